@@ -1,0 +1,248 @@
+//! The framework's own errors.
+//!
+//! Module callbacks return [`anyhow::Result`] so that storage code can use `?`
+//! on anything; the orchestrator wraps what they return in these typed errors,
+//! always naming the module and the phase.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// An error of a [`Locker`](crate::Locker) or a [`LockGuard`](crate::LockGuard).
+///
+/// ```
+/// use gc_core::LockError;
+///
+/// let err = LockError::backend(std::io::Error::other("connection refused"));
+/// assert_eq!(err.to_string(), "lock backend: connection refused");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LockError {
+    /// The directory that should hold the lock file does not exist. The locker
+    /// never creates it: a missing directory usually means a wrong path or an
+    /// unmounted volume, and locking a fresh empty directory would exclude
+    /// nobody.
+    #[error("lock directory {} does not exist (lock file {})", dir.display(), path.display())]
+    MissingDirectory {
+        /// The directory that was expected.
+        dir: PathBuf,
+        /// The lock file that was to be created in it.
+        path: PathBuf,
+    },
+    /// An I/O error on the lock file.
+    #[error("lock file {}: {source}", path.display())]
+    Io {
+        /// The lock file.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A held lock is no longer held (a lease expired, a connection dropped, a
+    /// lock file was removed or replaced).
+    #[error("lock lost: {reason}")]
+    Lost {
+        /// Why the lock is known, or feared, to be lost.
+        reason: String,
+    },
+    /// An error of a locker backend outside this crate (a database, a lease
+    /// service).
+    #[error("lock backend: {0}")]
+    Backend(#[source] Box<dyn StdError + Send + Sync>),
+}
+
+impl LockError {
+    /// Wraps an error of a locker backend.
+    pub fn backend(err: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        LockError::Backend(err.into())
+    }
+}
+
+/// The phase of a cycle in which something happened.
+///
+/// ```
+/// assert_eq!(gc_core::Phase::Read.to_string(), "read");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Taking every module's lock.
+    Acquire,
+    /// Reading every module's snapshot.
+    Read,
+    /// Computing every module's targets.
+    Resolve,
+    /// Removing the targets.
+    Collect,
+    /// Releasing the locks.
+    Release,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Acquire => "acquire",
+            Phase::Read => "read",
+            Phase::Resolve => "resolve",
+            Phase::Collect => "collect",
+            Phase::Release => "release",
+        })
+    }
+}
+
+/// Why a module could not take part in a cycle.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// Its lock is held by someone else (a writer, another GC).
+    #[error("lock busy")]
+    Busy,
+    /// Trying its lock failed.
+    #[error("lock error: {0}")]
+    LockError(#[source] LockError),
+    /// Its locker panicked while trying the lock.
+    #[error("locker panicked: {0}")]
+    LockerPanicked(String),
+}
+
+/// A module that could not be locked, and why.
+#[derive(Debug)]
+pub struct Skipped {
+    /// The module's name.
+    pub module: String,
+    /// Why it was skipped.
+    pub reason: SkipReason,
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.module, self.reason)
+    }
+}
+
+/// A module callback that failed: it returned an error or panicked.
+#[derive(Debug)]
+pub struct ModuleFailure {
+    /// The module's name.
+    pub module: String,
+    /// The phase whose callback failed.
+    pub phase: Phase,
+    /// Whether the callback panicked (the error then holds the panic message).
+    pub panicked: bool,
+    /// The error the callback returned, or the panic message.
+    pub error: anyhow::Error,
+}
+
+impl fmt::Display for ModuleFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.panicked {
+            write!(
+                f,
+                "{}: {} panicked: {:#}",
+                self.module, self.phase, self.error
+            )
+        } else {
+            write!(
+                f,
+                "{}: {} failed: {:#}",
+                self.module, self.phase, self.error
+            )
+        }
+    }
+}
+
+/// An error of the framework.
+///
+/// Every variant that aborts a cycle guarantees that nothing was collected in
+/// it and that every lock it took was released.
+///
+/// ```
+/// use gc_core::{GcError, SkipReason, Skipped};
+///
+/// let err = GcError::Skipped {
+///     skipped: vec![Skipped { module: "images".into(), reason: SkipReason::Busy }],
+/// };
+/// assert_eq!(
+///     err.to_string(),
+///     "cycle aborted before reading, nothing collected: 1 module skipped: images (lock busy)"
+/// );
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GcError {
+    /// Two modules were registered under one name.
+    #[error("module name {name:?} is registered twice: module names must be unique")]
+    DuplicateModule {
+        /// The name registered twice.
+        name: String,
+    },
+    /// A module's name is not usable (empty, or with control characters).
+    #[error("module name {name:?} is invalid: {why}")]
+    InvalidModuleName {
+        /// The name as given.
+        name: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// Some modules could not be locked, so the cycle stopped before reading
+    /// anything (fail-closed: collecting without every module's view could
+    /// delete what a missing module still pins).
+    #[error(
+        "cycle aborted before reading, nothing collected: {} skipped: {}",
+        count(skipped.len(), "module"),
+        join(skipped)
+    )]
+    Skipped {
+        /// Every skipped module, in lock order, with its reason.
+        skipped: Vec<Skipped>,
+    },
+    /// Some modules failed to read their snapshot; nothing was collected.
+    #[error("cycle aborted in read, nothing collected: {}", join(failures))]
+    ReadFailed {
+        /// Every module whose read failed.
+        failures: Vec<ModuleFailure>,
+    },
+    /// Some modules failed to resolve their targets; nothing was collected.
+    #[error("cycle aborted in resolve, nothing collected: {}", join(failures))]
+    ResolveFailed {
+        /// Every module whose resolve failed.
+        failures: Vec<ModuleFailure>,
+    },
+    /// Collect failed, wholly or for some IDs, in these modules (the others
+    /// collected). Returned by [`Report::check`](crate::Report::check).
+    #[error("collect failed in {}: {}", count(modules.len(), "module"), modules.join(", "))]
+    CollectFailed {
+        /// The modules whose collect failed, wholly or in part.
+        modules: Vec<String>,
+    },
+}
+
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+fn join<T: fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The text of a panic payload, for reports.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}

@@ -1,0 +1,69 @@
+//! Calling module callbacks: timed, and with panics turned into errors so
+//! that the cycle always reaches its release step.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
+
+use futures::FutureExt;
+
+use crate::error::panic_message;
+use crate::{ModuleFailure, Phase};
+
+/// How a callback failed.
+pub(crate) struct CallError {
+    pub(crate) panicked: bool,
+    pub(crate) error: anyhow::Error,
+}
+
+impl CallError {
+    pub(crate) fn into_failure(self, module: &str, phase: Phase) -> ModuleFailure {
+        ModuleFailure {
+            module: module.to_owned(),
+            phase,
+            panicked: self.panicked,
+            error: self.error,
+        }
+    }
+}
+
+fn from_panic(payload: Box<dyn std::any::Any + Send>) -> CallError {
+    CallError {
+        panicked: true,
+        error: anyhow::Error::msg(panic_message(&*payload)),
+    }
+}
+
+/// Awaits an async callback; a panic becomes a `CallError`.
+pub(crate) async fn call_async<T>(
+    fut: impl Future<Output = anyhow::Result<T>>,
+) -> (Result<T, CallError>, Duration) {
+    let start = Instant::now();
+    // The module's state may be left half-updated by the panic; the cycle
+    // stops using that module's results, so unwind safety is not relied on.
+    let result = match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(CallError {
+            panicked: false,
+            error,
+        }),
+        Err(payload) => Err(from_panic(payload)),
+    };
+    (result, start.elapsed())
+}
+
+/// Runs a sync callback; a panic becomes a `CallError`.
+pub(crate) fn call_sync<T>(
+    f: impl FnOnce() -> anyhow::Result<T>,
+) -> (Result<T, CallError>, Duration) {
+    let start = Instant::now();
+    let result = match std::panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(CallError {
+            panicked: false,
+            error,
+        }),
+        Err(payload) => Err(from_panic(payload)),
+    };
+    (result, start.elapsed())
+}

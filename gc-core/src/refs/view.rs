@@ -1,0 +1,266 @@
+//! The view a module's resolve gets of the other modules' snapshots.
+
+use std::any::{Any, TypeId};
+use std::marker::PhantomData;
+
+use super::{ErasedRefSet, ProvidedSet, Provider, RefKind, Snapshot};
+
+/// A module whose snapshot was read in this cycle, with the sets it provides.
+pub(crate) struct ReadModule<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) snapshot: &'a dyn Snapshot,
+    pub(crate) provided: Vec<ProvidedSet<'a>>,
+}
+
+impl<'a> ReadModule<'a> {
+    pub(crate) fn new(name: &'a str, snapshot: &'a dyn Snapshot) -> Self {
+        ReadModule {
+            name,
+            snapshot,
+            provided: Provider::collect(snapshot),
+        }
+    }
+}
+
+/// Why [`Others::refs`] could not give a complete view of a reference kind.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RefsError {
+    /// Modules that may provide the kind were not read in this cycle, so the
+    /// view would be incomplete: an ID they reference would look unreferenced.
+    #[error("references of kind {kind} are incomplete: not read in this cycle: {}", modules.join(", "))]
+    ProvidersNotRead {
+        /// The kind asked for.
+        kind: &'static str,
+        /// The modules that were not read.
+        modules: Vec<String>,
+    },
+}
+
+/// What resolve sees of the other modules: their snapshots, and the
+/// reference sets they provide.
+///
+/// ```
+/// use std::collections::HashSet;
+/// use gc_core::{Others, RefKind};
+///
+/// pub struct BlobRefs;
+/// impl RefKind for BlobRefs { type Id = String; }
+///
+/// fn unused_blobs(on_disk: &[String], others: &Others<'_>) -> anyhow::Result<Vec<String>> {
+///     let in_use = others.refs::<BlobRefs>()?;
+///     Ok(on_disk.iter().filter(|b| !in_use.contains(b)).cloned().collect())
+/// }
+/// ```
+pub struct Others<'a> {
+    modules: &'a [ReadModule<'a>],
+    me: usize,
+    unread: &'a [String],
+}
+
+impl<'a> Others<'a> {
+    /// The view for `modules[me]`: every module but that one. `unread` names
+    /// modules that were not read; a view of any kind then fails rather than
+    /// look complete.
+    pub(crate) fn new(modules: &'a [ReadModule<'a>], me: usize, unread: &'a [String]) -> Self {
+        Others {
+            modules,
+            me,
+            unread,
+        }
+    }
+
+    fn iter_modules(&self) -> impl Iterator<Item = &'a ReadModule<'a>> + 'a {
+        let me = self.me;
+        self.modules
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| *i != me)
+            .map(|(_, m)| m)
+    }
+
+    /// Every set of kind `K` that another module provides, as one lazy view:
+    /// nothing is copied or merged.
+    ///
+    /// An error when the view would be incomplete because a module was not
+    /// read; it never silently returns an empty set for a missing provider.
+    /// In a normal (fail-closed) cycle every module was read and this always
+    /// succeeds.
+    ///
+    /// ```
+    /// # use gc_core::{Others, RefKind};
+    /// # pub struct VmRefs;
+    /// # impl RefKind for VmRefs { type Id = String; }
+    /// fn vm_alive(vm: &String, others: &Others<'_>) -> anyhow::Result<bool> {
+    ///     Ok(others.refs::<VmRefs>()?.contains(vm))
+    /// }
+    /// ```
+    pub fn refs<K: RefKind>(&self) -> Result<RefsView<'a, K>, RefsError> {
+        if !self.unread.is_empty() {
+            return Err(RefsError::ProvidersNotRead {
+                kind: K::name(),
+                modules: self.unread.to_vec(),
+            });
+        }
+        let kind = TypeId::of::<K>();
+        let sets = self
+            .iter_modules()
+            .flat_map(|m| {
+                m.provided
+                    .iter()
+                    .filter(move |p| p.kind == kind)
+                    .map(move |p| (m.name, p.set))
+            })
+            .collect();
+        Ok(RefsView {
+            sets,
+            _kind: PhantomData,
+        })
+    }
+
+    /// The snapshot of the module named `module`, if it is another module of
+    /// this cycle and its snapshot is an `S`.
+    ///
+    /// ```
+    /// # use gc_core::{Others, Snapshot};
+    /// pub struct VmSnapshot { pub vms: Vec<String> }
+    /// impl Snapshot for VmSnapshot {}
+    ///
+    /// fn vm_count(others: &Others<'_>) -> usize {
+    ///     others.get::<VmSnapshot>("vm").map_or(0, |s| s.vms.len())
+    /// }
+    /// ```
+    pub fn get<S: Snapshot>(&self, module: &str) -> Option<&'a S> {
+        self.iter_modules()
+            .find(|m| m.name == module)
+            .and_then(|m| (m.snapshot as &dyn Any).downcast_ref::<S>())
+    }
+
+    /// The names of the other modules, in lock order.
+    ///
+    /// ```
+    /// # fn f(others: &gc_core::Others<'_>) {
+    /// for name in others.names() {
+    ///     println!("{name}");
+    /// }
+    /// # }
+    /// ```
+    pub fn names(&self) -> impl Iterator<Item = &'a str> + 'a {
+        self.iter_modules().map(|m| m.name)
+    }
+}
+
+/// Every other module's set of one reference kind, read in place.
+pub struct RefsView<'a, K: RefKind> {
+    sets: Vec<(&'a str, &'a dyn ErasedRefSet)>,
+    _kind: PhantomData<fn() -> K>,
+}
+
+impl<'a, K: RefKind> RefsView<'a, K> {
+    /// Whether any other module references `id`.
+    ///
+    /// ```
+    /// # use gc_core::{Others, RefKind};
+    /// # pub struct BlobRefs;
+    /// # impl RefKind for BlobRefs { type Id = String; }
+    /// # fn f(others: &Others<'_>) -> anyhow::Result<()> {
+    /// let blobs = others.refs::<BlobRefs>()?;
+    /// if blobs.contains(&"sha256:abc".to_owned()) {
+    ///     println!("in use");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn contains(&self, id: &K::Id) -> bool {
+        self.sets.iter().any(|(_, set)| set.contains_any(id))
+    }
+
+    /// The first module (in lock order) that references `id`.
+    ///
+    /// ```
+    /// # use gc_core::{Others, RefKind};
+    /// # pub struct BlobRefs;
+    /// # impl RefKind for BlobRefs { type Id = String; }
+    /// # fn f(others: &Others<'_>, blob: &String) -> anyhow::Result<()> {
+    /// if let Some(module) = others.refs::<BlobRefs>()?.referenced_by(blob) {
+    ///     println!("{blob} is pinned by {module}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn referenced_by(&self, id: &K::Id) -> Option<&'a str> {
+        self.sets
+            .iter()
+            .find(|(_, set)| set.contains_any(id))
+            .map(|(name, _)| *name)
+    }
+
+    /// Every referenced ID, set after set. An ID that several modules
+    /// reference comes once per set.
+    ///
+    /// ```
+    /// # use gc_core::{Others, RefKind};
+    /// # pub struct VmRefs;
+    /// # impl RefKind for VmRefs { type Id = String; }
+    /// # fn f(others: &Others<'_>) -> anyhow::Result<()> {
+    /// for vm in others.refs::<VmRefs>()?.iter() {
+    ///     println!("{vm}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = &'a K::Id> + '_ {
+        self.sets
+            .iter()
+            .flat_map(|(_, set)| set.iter_any())
+            .filter_map(|id| id.downcast_ref::<K::Id>())
+    }
+
+    /// The sum of the sets' sizes (an ID in two sets counts twice).
+    ///
+    /// ```
+    /// # use gc_core::{Others, RefKind};
+    /// # pub struct VmRefs;
+    /// # impl RefKind for VmRefs { type Id = String; }
+    /// # fn f(others: &Others<'_>) -> anyhow::Result<()> {
+    /// println!("{} VM references", others.refs::<VmRefs>()?.len());
+    /// # Ok(()) }
+    /// ```
+    pub fn len(&self) -> usize {
+        self.sets.iter().map(|(_, set)| set.len()).sum()
+    }
+
+    /// Whether no other module references anything of this kind.
+    ///
+    /// ```
+    /// # use gc_core::{Others, RefKind};
+    /// # pub struct VmRefs;
+    /// # impl RefKind for VmRefs { type Id = String; }
+    /// # fn f(others: &Others<'_>) -> anyhow::Result<bool> {
+    /// Ok(others.refs::<VmRefs>()?.is_empty())
+    /// # }
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The modules that provide a set of this kind, in lock order.
+    ///
+    /// ```
+    /// # use gc_core::{Others, RefKind};
+    /// # pub struct VmRefs;
+    /// # impl RefKind for VmRefs { type Id = String; }
+    /// # fn f(others: &Others<'_>) -> anyhow::Result<()> {
+    /// let providers: Vec<&str> = others.refs::<VmRefs>()?.providers().collect();
+    /// # Ok(()) }
+    /// ```
+    pub fn providers(&self) -> impl Iterator<Item = &'a str> + '_ {
+        let mut last = None;
+        self.sets.iter().filter_map(move |(name, _)| {
+            // One module may provide several sets of a kind: name it once.
+            if last == Some(*name) {
+                None
+            } else {
+                last = Some(*name);
+                Some(*name)
+            }
+        })
+    }
+}

@@ -1,0 +1,107 @@
+//! The human form of a report.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::{ModuleReport, ModuleStatus, Report};
+
+/// Durations as people read them: "0.42 ms", "12.3 ms", "1.50 s".
+pub(crate) struct Human(pub(crate) Duration);
+
+impl fmt::Display for Human {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.0.as_secs_f64() * 1e3;
+        if ms < 10.0 {
+            write!(f, "{ms:.2} ms")
+        } else if ms < 1000.0 {
+            write!(f, "{ms:.1} ms")
+        } else {
+            write!(f, "{:.2} s", ms / 1e3)
+        }
+    }
+}
+
+impl fmt::Display for ModuleStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ModuleStatus::Planned => "planned",
+            ModuleStatus::NothingToDo => "nothing to do",
+            ModuleStatus::Collected => "collected",
+            ModuleStatus::PartiallyCollected => "partially collected",
+            ModuleStatus::Failed => "failed",
+        })
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self.modules.iter().map(|m| m.name.len()).max().unwrap_or(0);
+        if self.dry_run {
+            writeln!(
+                f,
+                "GC plan (dry run, nothing collected): {} targets in {} modules, {}",
+                self.total_targets(),
+                self.modules.len(),
+                Human(self.phases.total)
+            )?;
+        } else {
+            writeln!(
+                f,
+                "GC cycle: {} collected, {} failed, of {} targets in {} modules, {}",
+                self.total_collected(),
+                self.total_failed(),
+                self.total_targets(),
+                self.modules.len(),
+                Human(self.phases.total)
+            )?;
+        }
+        for m in &self.modules {
+            write_module(f, m, width)?;
+        }
+        let p = &self.phases;
+        writeln!(
+            f,
+            "  phases: acquire {}, read {}, resolve {}, collect {}, release {}",
+            Human(p.acquire),
+            Human(p.read),
+            Human(p.resolve),
+            Human(p.collect),
+            Human(p.release)
+        )
+    }
+}
+
+fn write_module(f: &mut fmt::Formatter<'_>, m: &ModuleReport, width: usize) -> fmt::Result {
+    write!(f, "  {:<width$}  ", m.name)?;
+    match m.status {
+        ModuleStatus::Planned => write!(f, "{} to collect", m.targets)?,
+        ModuleStatus::NothingToDo => write!(f, "nothing to do")?,
+        status => write!(f, "{status}: {} of {}", m.collected, m.targets)?,
+    }
+    write!(
+        f,
+        "  (read {}, resolve {}",
+        Human(m.durations.read),
+        Human(m.durations.resolve)
+    )?;
+    if let Some(collect) = m.durations.collect {
+        write!(f, ", collect {}", Human(collect))?;
+    }
+    writeln!(f, ")")?;
+    if let Some(error) = &m.error {
+        writeln!(f, "      error: {error}")?;
+    }
+    for failed in &m.failed {
+        writeln!(f, "      failed {}: {}", failed.id, failed.error)?;
+    }
+    for planned in &m.planned {
+        writeln!(f, "      - {}: {}", planned.id, planned.reason)?;
+    }
+    for note in &m.notes {
+        writeln!(f, "      note: {note}")?;
+    }
+    if let Some(error) = &m.release_error {
+        writeln!(f, "      release failed: {error}")?;
+    }
+    Ok(())
+}
