@@ -66,7 +66,7 @@ impl LockError {
 /// ```
 /// assert_eq!(gc_core::Phase::Read.to_string(), "read");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Taking every module's lock.

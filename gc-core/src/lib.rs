@@ -101,7 +101,7 @@ pub use id::GcId;
 pub use lock::{FileLocker, HeldLock, LocalLocker, LockGuard, Locker};
 pub use module::GcModule;
 pub use orchestrator::{Orchestrator, OrchestratorBuilder};
-pub use refs::{Others, Provider, RefKind, RefSet, RefsError, RefsView, Snapshot};
+pub use refs::{Neighbours, Others, Provider, RefKind, RefSet, RefsError, RefsView, Snapshot};
 pub use report::{
     FailedId, ModuleDurations, ModuleReport, ModuleStatus, PhaseDurations, PlannedTarget, Report,
 };

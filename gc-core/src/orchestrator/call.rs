@@ -3,7 +3,10 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's Instant follows paused time in tests; otherwise it is std's.
+use tokio::time::Instant;
 
 use futures::FutureExt;
 

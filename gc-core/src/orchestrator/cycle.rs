@@ -1,7 +1,10 @@
 //! One cycle: acquire, gate, read, resolve, collect, release.
 
 use std::panic::AssertUnwindSafe;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's Instant follows paused time in tests; otherwise it is std's.
+use tokio::time::Instant;
 
 use futures::FutureExt;
 use futures::future::join_all;
@@ -211,7 +214,7 @@ fn resolve(
     let mut failures = Vec::new();
     for (i, (m, snapshot)) in modules.iter().zip(snapshots).enumerate() {
         let _span = info_span!("gc.module.resolve", module = m.name()).entered();
-        let others = Others::new(&read, i, &[]);
+        let others = Others::new(&read, Some(i), &[]);
         let (result, time) =
             call_sync(|| m.resolve(snapshot.as_ref(), &others, mode == Mode::Plan));
         times.push(time);

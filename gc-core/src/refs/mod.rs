@@ -15,7 +15,7 @@ use crate::GcId;
 pub(crate) use set::ErasedRefSet;
 pub use set::RefSet;
 pub(crate) use view::ReadModule;
-pub use view::{Others, RefsError, RefsView};
+pub use view::{Neighbours, Others, RefsError, RefsView};
 
 /// A kind of cross-module reference, named by a marker type.
 ///

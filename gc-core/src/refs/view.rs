@@ -54,7 +54,8 @@ pub enum RefsError {
 /// ```
 pub struct Others<'a> {
     modules: &'a [ReadModule<'a>],
-    me: usize,
+    /// The module whose view this is, left out of it.
+    me: Option<usize>,
     unread: &'a [String],
 }
 
@@ -62,7 +63,11 @@ impl<'a> Others<'a> {
     /// The view for `modules[me]`: every module but that one. `unread` names
     /// modules that were not read; a view of any kind then fails rather than
     /// look complete.
-    pub(crate) fn new(modules: &'a [ReadModule<'a>], me: usize, unread: &'a [String]) -> Self {
+    pub(crate) fn new(
+        modules: &'a [ReadModule<'a>],
+        me: Option<usize>,
+        unread: &'a [String],
+    ) -> Self {
         Others {
             modules,
             me,
@@ -75,7 +80,7 @@ impl<'a> Others<'a> {
         self.modules
             .iter()
             .enumerate()
-            .filter(move |(i, _)| *i != me)
+            .filter(move |(i, _)| Some(*i) != me)
             .map(|(_, m)| m)
     }
 
@@ -262,5 +267,107 @@ impl<'a, K: RefKind> RefsView<'a, K> {
                 Some(*name)
             }
         })
+    }
+}
+
+/// Snapshots of named modules, owned, to build an [`Others`] view outside a
+/// cycle: how a unit test calls a module's `resolve` with hand-made
+/// neighbours.
+///
+/// ```
+/// use std::collections::HashSet;
+/// use gc_core::{Neighbours, Provider, RefKind, Snapshot};
+///
+/// pub struct BlobRefs;
+/// impl RefKind for BlobRefs { type Id = String; }
+/// struct Vm(HashSet<String>);
+/// impl Snapshot for Vm {
+///     fn provide<'a>(&'a self, refs: &mut Provider<'a>) {
+///         refs.refs::<BlobRefs>(&self.0);
+///     }
+/// }
+///
+/// let neighbours = Neighbours::new().with("vm", Vm(["b1".to_owned()].into()));
+/// let pinned = neighbours.view(|others| others.refs::<BlobRefs>().unwrap().contains(&"b1".to_owned()));
+/// assert!(pinned);
+/// ```
+#[derive(Default)]
+pub struct Neighbours {
+    modules: Vec<(String, Box<dyn Snapshot>)>,
+    unread: Vec<String>,
+}
+
+impl Neighbours {
+    /// No neighbours.
+    ///
+    /// ```
+    /// let n = gc_core::Neighbours::new();
+    /// assert_eq!(n.view(|others| others.names().count()), 0);
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the snapshot of the module named `name` (replacing one of the same
+    /// name).
+    ///
+    /// ```
+    /// # struct S; impl gc_core::Snapshot for S {}
+    /// let n = gc_core::Neighbours::new().with("vm", S);
+    /// assert!(n.view(|others| others.get::<S>("vm").is_some()));
+    /// ```
+    pub fn with(mut self, name: impl Into<String>, snapshot: impl Snapshot) -> Self {
+        let name = name.into();
+        self.modules.retain(|(n, _)| *n != name);
+        self.modules.push((name, Box::new(snapshot)));
+        self.modules.sort_by(|a, b| a.0.cmp(&b.0));
+        self
+    }
+
+    /// Marks a module as not read in this cycle: every [`Others::refs`] then
+    /// fails, as it would in a cycle that could not read that module.
+    ///
+    /// ```
+    /// # use gc_core::RefKind;
+    /// # pub struct BlobRefs;
+    /// # impl RefKind for BlobRefs { type Id = String; }
+    /// let n = gc_core::Neighbours::new().unread("snapshot");
+    /// assert!(n.view(|others| others.refs::<BlobRefs>().is_err()));
+    /// ```
+    pub fn unread(mut self, name: impl Into<String>) -> Self {
+        self.unread.push(name.into());
+        self
+    }
+
+    /// Calls `f` with the view of every neighbour.
+    ///
+    /// ```
+    /// let count = gc_core::Neighbours::new().view(|others| others.names().count());
+    /// assert_eq!(count, 0);
+    /// ```
+    pub fn view<R>(&self, f: impl FnOnce(&Others<'_>) -> R) -> R {
+        let read: Vec<ReadModule<'_>> = self
+            .modules
+            .iter()
+            .map(|(name, snapshot)| ReadModule::new(name, snapshot.as_ref()))
+            .collect();
+        f(&Others::new(&read, None, &self.unread))
+    }
+
+    /// Calls `module.resolve` on `snapshot`, with these neighbours as the
+    /// others.
+    ///
+    /// ```
+    /// # async fn f<M: gc_core::GcModule>(module: &M) -> anyhow::Result<()> {
+    /// let snapshot = module.read().await?;
+    /// let targets = gc_core::Neighbours::new().resolve(module, &snapshot)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn resolve<M: crate::GcModule>(
+        &self,
+        module: &M,
+        snapshot: &M::Snapshot,
+    ) -> anyhow::Result<crate::Targets<M::Id>> {
+        self.view(|others| module.resolve(snapshot, others))
     }
 }
