@@ -138,7 +138,9 @@ fn spawn_holder(path: &std::path::Path) -> Child {
         }
         line.clear();
     }
-    panic!("the helper process exited without taking the lock");
+    let _ = child.kill();
+    let status = child.wait();
+    panic!("the helper process exited without taking the lock: {status:?}");
 }
 
 #[tokio::test]
