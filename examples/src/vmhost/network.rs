@@ -1,0 +1,98 @@
+//! The network store: one record per VM's network. Garbage: records of VMs
+//! that no longer exist.
+
+use std::path::PathBuf;
+
+use gc_core::{CollectOutcome, FileLocker, GcModule, Locker, Others, Snapshot, Targets};
+
+use super::VmRefs;
+use super::fs::{self, EntryKind};
+use super::names::{BadName, any_name};
+
+/// The network store.
+pub struct NetworkStore {
+    dir: PathBuf,
+    locker: FileLocker,
+}
+
+/// What the network module reads.
+pub struct NetworkSnapshot {
+    /// The VM IDs that have a record.
+    pub records: Vec<String>,
+    /// Record entries left alone.
+    pub bad: Vec<BadName>,
+}
+
+impl Snapshot for NetworkSnapshot {}
+
+impl NetworkStore {
+    pub(super) fn new(dir: PathBuf, locker: FileLocker) -> Self {
+        NetworkStore { dir, locker }
+    }
+
+    fn records_dir(&self) -> PathBuf {
+        self.dir.join("records")
+    }
+
+    /// A writer: records the network of `vm`, under the lock.
+    pub async fn add_record(&self, vm: &str, address: &str) -> anyhow::Result<()> {
+        let vm = super::names::check_name(vm.as_ref()).map_err(|bad| anyhow::anyhow!("{bad}"))?;
+        let guard = self.locker.lock().await?;
+        std::fs::write(
+            self.records_dir().join(vm),
+            format!("{{\"address\":\"{address}\"}}\n"),
+        )?;
+        guard.release().await?;
+        Ok(())
+    }
+}
+
+impl GcModule for NetworkStore {
+    type Snapshot = NetworkSnapshot;
+    type Id = String;
+
+    fn name(&self) -> &str {
+        "network"
+    }
+
+    fn locker(&self) -> &dyn Locker {
+        &self.locker
+    }
+
+    async fn read(&self) -> anyhow::Result<NetworkSnapshot> {
+        let records_dir = self.records_dir();
+        fs::blocking_read(move || {
+            let listing = fs::list(&records_dir, EntryKind::File, any_name)?;
+            Ok(NetworkSnapshot {
+                records: listing.names,
+                bad: listing.bad,
+            })
+        })
+        .await
+    }
+
+    fn resolve(
+        &self,
+        snap: &NetworkSnapshot,
+        others: &Others<'_>,
+    ) -> anyhow::Result<Targets<String>> {
+        let live = others.refs::<VmRefs>()?;
+        let mut targets = Targets::new();
+        targets.extend(
+            snap.records.iter().filter(|vm| !live.contains(vm)).cloned(),
+            "network record of a VM that no longer exists",
+        );
+        for bad in &snap.bad {
+            targets.note(bad.note("records"));
+        }
+        Ok(targets)
+    }
+
+    async fn collect(&self, ids: Vec<String>) -> anyhow::Result<CollectOutcome<String>> {
+        let records_dir = self.records_dir();
+        Ok(CollectOutcome::from_results(ids.into_iter().map(|id| {
+            let result = fs::remove(&records_dir, &id, EntryKind::File);
+            (id, result)
+        })))
+    }
+}
