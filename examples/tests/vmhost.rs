@@ -113,7 +113,7 @@ async fn a_symlink_out_of_the_store_is_reported_and_never_followed() {
     assert!(
         notes
             .iter()
-            .any(|n| n == "left alone: data/snap-link (a symlink (never followed))"),
+            .any(|n| n == "left alone: data/snap-link (a symlink, never followed)"),
         "{notes:?}"
     );
 }

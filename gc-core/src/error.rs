@@ -220,7 +220,8 @@ pub enum GcError {
     },
 }
 
-fn count(n: usize, noun: &str) -> String {
+/// "1 module", "2 modules".
+pub(crate) fn count(n: usize, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
     } else {

@@ -109,3 +109,15 @@ pub use targets::{CollectOutcome, IdFailure, Reason, Target, Targets};
 
 /// `async_trait`, re-exported for implementing [`Locker`] and [`HeldLock`].
 pub use async_trait::async_trait;
+
+/// The README and the guide, compiled and run as doctests so that every
+/// snippet they show keeps working.
+#[cfg(doctest)]
+mod guide {
+    #[doc = include_str!("../../README.md")]
+    struct Readme;
+    #[doc = include_str!("../../docs/concepts.md")]
+    struct Concepts;
+    #[doc = include_str!("../../docs/modules.md")]
+    struct Modules;
+}

@@ -55,7 +55,7 @@ pub fn list(
             .file_type()
             .with_context(|| format!("inspecting {}", entry.path().display()))?;
         let why = if file_type.is_symlink() {
-            Some("a symlink (never followed)")
+            Some("a symlink, never followed")
         } else if kind == EntryKind::Dir && !file_type.is_dir() {
             Some("not a directory")
         } else if kind == EntryKind::File && !file_type.is_file() {

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::{ModuleReport, ModuleStatus, Report};
+use crate::error::count;
 
 /// Durations as people read them: "0.42 ms", "12.3 ms", "1.50 s".
 pub(crate) struct Human(pub(crate) Duration);
@@ -39,19 +40,19 @@ impl fmt::Display for Report {
         if self.dry_run {
             writeln!(
                 f,
-                "GC plan (dry run, nothing collected): {} targets in {} modules, {}",
-                self.total_targets(),
-                self.modules.len(),
+                "GC plan (dry run, nothing collected): {} in {}, {}",
+                count(self.total_targets(), "target"),
+                count(self.modules.len(), "module"),
                 Human(self.phases.total)
             )?;
         } else {
             writeln!(
                 f,
-                "GC cycle: {} collected, {} failed, of {} targets in {} modules, {}",
+                "GC cycle: {} collected, {} failed, of {} in {}, {}",
                 self.total_collected(),
                 self.total_failed(),
-                self.total_targets(),
-                self.modules.len(),
+                count(self.total_targets(), "target"),
+                count(self.modules.len(), "module"),
                 Human(self.phases.total)
             )?;
         }
