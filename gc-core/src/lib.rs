@@ -87,6 +87,7 @@
 
 #![warn(missing_docs)]
 
+mod each;
 mod error;
 mod id;
 mod lock;
@@ -96,6 +97,7 @@ mod refs;
 mod report;
 mod targets;
 
+pub use each::collect_each;
 pub use error::{GcError, LockError, ModuleFailure, Phase, SkipReason, Skipped};
 pub use id::GcId;
 pub use lock::{FileLocker, HeldLock, LocalLocker, LockGuard, Locker};
@@ -109,6 +111,22 @@ pub use targets::{CollectOutcome, IdFailure, Reason, Target, Targets};
 
 /// `async_trait`, re-exported for implementing [`Locker`] and [`HeldLock`].
 pub use async_trait::async_trait;
+
+/// `#[derive(GcModule)]` and `#[derive(Snapshot)]`: see `docs/derive.md`.
+#[cfg(feature = "derive")]
+pub use gc_derive::{GcModule, Snapshot};
+
+/// What the derive macros' generated code refers to. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use anyhow;
+    pub use core::future::Future;
+
+    /// The snapshot type of the impl a derive emits after a compile error,
+    /// so that the error is not followed by knock-on errors.
+    pub struct FallbackSnapshot;
+    impl crate::Snapshot for FallbackSnapshot {}
+}
 
 /// The README and the guide, compiled and run as doctests so that every
 /// snippet they show keeps working.

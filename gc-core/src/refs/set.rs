@@ -18,6 +18,11 @@ use crate::GcId;
 /// assert!(RefSet::contains(&set, &"a".to_owned()));
 /// assert_eq!(RefSet::len(&set), 1);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a reference set",
+    label = "provided as references, so it must implement gc_core::RefSet",
+    note = "HashSet and BTreeSet are reference sets; implement RefSet for an index type of your own"
+)]
 pub trait RefSet: Send + Sync + 'static {
     /// The ID type.
     type Id: GcId;

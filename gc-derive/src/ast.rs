@@ -1,0 +1,99 @@
+//! The derive input, parsed: the struct, its fields, and their attributes.
+
+use syn::{Data, DeriveInput, Fields, Member, Path};
+
+use crate::attr::{self, ModuleAttrs};
+use crate::ctxt::Ctxt;
+
+/// A struct deriving `GcModule`.
+pub struct Module<'a> {
+    pub input: &'a DeriveInput,
+    pub attrs: ModuleAttrs,
+    pub fields: Vec<ModuleField<'a>>,
+}
+
+pub struct ModuleField<'a> {
+    pub field: &'a syn::Field,
+    pub member: Member,
+    /// The `lock` key, if the field has one.
+    pub lock: Option<Path>,
+}
+
+/// A struct deriving `Snapshot`.
+pub struct SnapshotStruct<'a> {
+    pub input: &'a DeriveInput,
+    pub fields: Vec<SnapshotField<'a>>,
+}
+
+pub struct SnapshotField<'a> {
+    pub field: &'a syn::Field,
+    pub member: Member,
+    /// The kind of `refs = Kind`, if the field has one.
+    pub refs: Option<Path>,
+}
+
+impl<'a> Module<'a> {
+    pub fn from_syn(ctxt: &Ctxt, input: &'a DeriveInput) -> Module<'a> {
+        let attrs = attr::module_attrs(ctxt, &input.attrs);
+        let fields = struct_fields(ctxt, input, "GcModule")
+            .into_iter()
+            .map(|(member, field)| ModuleField {
+                lock: attr::module_field_lock(ctxt, &field.attrs),
+                member,
+                field,
+            })
+            .collect();
+        Module { input, attrs, fields }
+    }
+}
+
+impl<'a> SnapshotStruct<'a> {
+    pub fn from_syn(ctxt: &Ctxt, input: &'a DeriveInput) -> SnapshotStruct<'a> {
+        attr::snapshot_attrs(ctxt, &input.attrs);
+        let fields = struct_fields(ctxt, input, "Snapshot")
+            .into_iter()
+            .map(|(member, field)| SnapshotField {
+                refs: attr::snapshot_field_refs(ctxt, &field.attrs),
+                member,
+                field,
+            })
+            .collect();
+        SnapshotStruct { input, fields }
+    }
+}
+
+/// The fields of a struct, each with how to name it (`self.x` or `self.0`);
+/// an error, and no fields, for an enum or a union.
+fn struct_fields<'a>(ctxt: &Ctxt, input: &'a DeriveInput, derive: &str) -> Vec<(Member, &'a syn::Field)> {
+    let fields = match &input.data {
+        Data::Struct(data) => &data.fields,
+        Data::Enum(data) => {
+            ctxt.error_spanned_by(
+                data.enum_token,
+                format!("#[derive({derive})] is for structs; an enum cannot be a {derive}"),
+            );
+            return Vec::new();
+        }
+        Data::Union(data) => {
+            ctxt.error_spanned_by(
+                data.union_token,
+                format!("#[derive({derive})] is for structs; a union cannot be a {derive}"),
+            );
+            return Vec::new();
+        }
+    };
+    match fields {
+        Fields::Named(named) => named
+            .named
+            .iter()
+            .map(|f| (Member::Named(f.ident.clone().expect("named field")), f))
+            .collect(),
+        Fields::Unnamed(unnamed) => unnamed
+            .unnamed
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (Member::from(i), f))
+            .collect(),
+        Fields::Unit => Vec::new(),
+    }
+}

@@ -1,0 +1,205 @@
+//! Parsing `#[gc(...)]` attributes: every key, with recovery, so that one
+//! bad key does not hide the next.
+
+use proc_macro2::{TokenStream, TokenTree};
+use syn::meta::ParseNestedMeta;
+use syn::parse::{Parse, ParseStream};
+use syn::{Attribute, Ident, LitInt, LitStr, Path, Token, Type};
+
+use crate::ctxt::Ctxt;
+
+/// One key's value, set at most once.
+pub struct Setting<T> {
+    key: &'static str,
+    value: Option<T>,
+}
+
+impl<T> Setting<T> {
+    fn new(key: &'static str) -> Self {
+        Setting { key, value: None }
+    }
+
+    fn set(&mut self, ctxt: &Ctxt, at: &Path, value: T) {
+        if self.value.is_some() {
+            ctxt.error_spanned_by(at, format!("duplicate key `{}`", self.key));
+        } else {
+            self.value = Some(value);
+        }
+    }
+
+    pub fn get(&self) -> Option<&T> {
+        self.value.as_ref()
+    }
+}
+
+/// The struct-level keys of `#[derive(GcModule)]`.
+pub struct ModuleAttrs {
+    pub name: Setting<LitStr>,
+    pub snapshot: Setting<Type>,
+    pub id: Setting<Type>,
+    pub read: Setting<Ident>,
+    pub resolve: Setting<Ident>,
+    pub collect: Setting<Ident>,
+    pub remove: Setting<Ident>,
+    pub concurrency: Setting<LitInt>,
+}
+
+const MODULE_KEYS: &str = "name, snapshot, id, read, resolve, collect, remove, concurrency";
+
+pub fn module_attrs(ctxt: &Ctxt, attrs: &[Attribute]) -> ModuleAttrs {
+    let mut a = ModuleAttrs {
+        name: Setting::new("name"),
+        snapshot: Setting::new("snapshot"),
+        id: Setting::new("id"),
+        read: Setting::new("read"),
+        resolve: Setting::new("resolve"),
+        collect: Setting::new("collect"),
+        remove: Setting::new("remove"),
+        concurrency: Setting::new("concurrency"),
+    };
+    for_each_key(ctxt, attrs, |meta| {
+        let key = &meta.path;
+        if key.is_ident("name") {
+            if let Some(v) = value(ctxt, meta, "a string: name = \"images\"")? {
+                a.name.set(ctxt, key, v);
+            }
+        } else if key.is_ident("snapshot") {
+            if let Some(v) = value(ctxt, meta, "a type: snapshot = MySnapshot")? {
+                a.snapshot.set(ctxt, key, v);
+            }
+        } else if key.is_ident("id") {
+            if let Some(v) = value(ctxt, meta, "a type: id = String")? {
+                a.id.set(ctxt, key, v);
+            }
+        } else if key.is_ident("read") {
+            if let Some(v) = value(ctxt, meta, "a method name: read = read_index")? {
+                a.read.set(ctxt, key, v);
+            }
+        } else if key.is_ident("resolve") {
+            if let Some(v) = value(ctxt, meta, "a method name: resolve = find_orphans")? {
+                a.resolve.set(ctxt, key, v);
+            }
+        } else if key.is_ident("collect") {
+            if let Some(v) = value(ctxt, meta, "a method name: collect = remove_all")? {
+                a.collect.set(ctxt, key, v);
+            }
+        } else if key.is_ident("remove") {
+            if let Some(v) = value(ctxt, meta, "a method name: remove = remove_blob")? {
+                a.remove.set(ctxt, key, v);
+            }
+        } else if key.is_ident("concurrency") {
+            if let Some(v) = value(ctxt, meta, "a whole number: concurrency = 8")? {
+                a.concurrency.set(ctxt, key, v);
+            }
+        } else if key.is_ident("lock") || key.is_ident("refs") {
+            ctxt.error_spanned_by(key, "this key goes on a field, not on the struct");
+            skip_value(meta.input)?;
+        } else {
+            unknown(ctxt, meta, MODULE_KEYS)?;
+        }
+        Ok(())
+    });
+    a
+}
+
+/// The field keys of `#[derive(GcModule)]`: `lock`, and the path of the key.
+pub fn module_field_lock(ctxt: &Ctxt, attrs: &[Attribute]) -> Option<Path> {
+    let mut lock: Setting<Path> = Setting::new("lock");
+    for_each_key(ctxt, attrs, |meta| {
+        if meta.path.is_ident("lock") {
+            if meta.input.peek(Token![=]) || !(meta.input.is_empty() || meta.input.peek(Token![,])) {
+                ctxt.error_spanned_by(&meta.path, "`lock` takes no value: #[gc(lock)]");
+                skip_value(meta.input)?;
+            }
+            lock.set(ctxt, &meta.path, meta.path.clone());
+        } else {
+            unknown(ctxt, meta, "lock")?;
+        }
+        Ok(())
+    });
+    lock.value
+}
+
+/// The field keys of `#[derive(Snapshot)]`: `refs = Kind`.
+pub fn snapshot_field_refs(ctxt: &Ctxt, attrs: &[Attribute]) -> Option<Path> {
+    let mut refs: Setting<Path> = Setting::new("refs");
+    for_each_key(ctxt, attrs, |meta| {
+        if meta.path.is_ident("refs") {
+            if let Some(v) = value(ctxt, meta, "a reference kind: refs = BlobRefs")? {
+                refs.set(ctxt, &meta.path, v);
+            }
+        } else {
+            unknown(ctxt, meta, "refs")?;
+        }
+        Ok(())
+    });
+    refs.value
+}
+
+/// `#[derive(Snapshot)]` has no struct-level keys: any is an error.
+pub fn snapshot_attrs(ctxt: &Ctxt, attrs: &[Attribute]) {
+    for_each_key(ctxt, attrs, |meta| {
+        if meta.path.is_ident("refs") {
+            ctxt.error_spanned_by(&meta.path, "`refs` goes on a field holding a set, not on the struct");
+            skip_value(meta.input)?;
+            Ok(())
+        } else {
+            unknown(ctxt, meta, "(none on the struct; `refs` on fields)")
+        }
+    });
+}
+
+/// Calls `f` on every key of every `#[gc(...)]` in `attrs`. A syntax error
+/// stops that attribute only.
+fn for_each_key(ctxt: &Ctxt, attrs: &[Attribute], mut f: impl FnMut(&ParseNestedMeta) -> syn::Result<()>) {
+    for attr in attrs.iter().filter(|a| a.path().is_ident("gc")) {
+        if let Err(e) = attr.parse_nested_meta(|meta| f(&meta)) {
+            ctxt.syn_error(e);
+        }
+    }
+}
+
+fn unknown(ctxt: &Ctxt, meta: &ParseNestedMeta, expected: &str) -> syn::Result<()> {
+    let key = meta.path.get_ident().map_or_else(|| "?".to_owned(), ToString::to_string);
+    ctxt.error_spanned_by(&meta.path, format!("unknown key `{key}`; expected: {expected}"));
+    skip_value(meta.input).map(drop)
+}
+
+/// Parses `= value` as a `T`. A missing or unparsable value is recorded and
+/// skipped, so that the keys after it are still checked.
+fn value<T: Parse>(ctxt: &Ctxt, meta: &ParseNestedMeta, expected: &str) -> syn::Result<Option<T>> {
+    let key = meta.path.get_ident().map_or_else(String::new, ToString::to_string);
+    if !meta.input.peek(Token![=]) {
+        ctxt.error_spanned_by(&meta.path, format!("`{key}` needs a value: {expected}"));
+        skip_value(meta.input)?;
+        return Ok(None);
+    }
+    let tokens = skip_value(meta.value()?)?;
+    if tokens.is_empty() {
+        ctxt.error_spanned_by(&meta.path, format!("`{key}` needs a value: {expected}"));
+        return Ok(None);
+    }
+    match syn::parse2::<T>(tokens.clone()) {
+        Ok(v) => Ok(Some(v)),
+        Err(_) => {
+            ctxt.error_spanned_by(tokens, format!("`{key}` expects {expected}"));
+            Ok(None)
+        }
+    }
+}
+
+/// Consumes the tokens up to the next top-level comma, and returns them.
+fn skip_value(input: ParseStream) -> syn::Result<TokenStream> {
+    input.step(|cursor| {
+        let mut rest = *cursor;
+        let mut tokens = TokenStream::new();
+        while let Some((tt, next)) = rest.token_tree() {
+            if matches!(&tt, TokenTree::Punct(p) if p.as_char() == ',') {
+                break;
+            }
+            tokens.extend([tt]);
+            rest = next;
+        }
+        Ok((tokens, rest))
+    })
+}
