@@ -9,7 +9,8 @@ use crate::ctxt::Ctxt;
 pub struct Module<'a> {
     pub input: &'a DeriveInput,
     pub attrs: ModuleAttrs,
-    pub fields: Vec<ModuleField<'a>>,
+    /// `None` for an enum or a union (already an error).
+    pub fields: Option<Vec<ModuleField<'a>>>,
 }
 
 pub struct ModuleField<'a> {
@@ -35,15 +36,21 @@ pub struct SnapshotField<'a> {
 impl<'a> Module<'a> {
     pub fn from_syn(ctxt: &Ctxt, input: &'a DeriveInput) -> Module<'a> {
         let attrs = attr::module_attrs(ctxt, &input.attrs);
-        let fields = struct_fields(ctxt, input, "GcModule")
-            .into_iter()
-            .map(|(member, field)| ModuleField {
-                lock: attr::module_field_lock(ctxt, &field.attrs),
-                member,
-                field,
-            })
-            .collect();
-        Module { input, attrs, fields }
+        let fields = struct_fields(ctxt, input, "GcModule").map(|fields| {
+            fields
+                .into_iter()
+                .map(|(member, field)| ModuleField {
+                    lock: attr::module_field_lock(ctxt, &field.attrs),
+                    member,
+                    field,
+                })
+                .collect()
+        });
+        Module {
+            input,
+            attrs,
+            fields,
+        }
     }
 }
 
@@ -51,6 +58,7 @@ impl<'a> SnapshotStruct<'a> {
     pub fn from_syn(ctxt: &Ctxt, input: &'a DeriveInput) -> SnapshotStruct<'a> {
         attr::snapshot_attrs(ctxt, &input.attrs);
         let fields = struct_fields(ctxt, input, "Snapshot")
+            .unwrap_or_default()
             .into_iter()
             .map(|(member, field)| SnapshotField {
                 refs: attr::snapshot_field_refs(ctxt, &field.attrs),
@@ -63,8 +71,12 @@ impl<'a> SnapshotStruct<'a> {
 }
 
 /// The fields of a struct, each with how to name it (`self.x` or `self.0`);
-/// an error, and no fields, for an enum or a union.
-fn struct_fields<'a>(ctxt: &Ctxt, input: &'a DeriveInput, derive: &str) -> Vec<(Member, &'a syn::Field)> {
+/// an error, and `None`, for an enum or a union.
+fn struct_fields<'a>(
+    ctxt: &Ctxt,
+    input: &'a DeriveInput,
+    derive: &str,
+) -> Option<Vec<(Member, &'a syn::Field)>> {
     let fields = match &input.data {
         Data::Struct(data) => &data.fields,
         Data::Enum(data) => {
@@ -72,17 +84,17 @@ fn struct_fields<'a>(ctxt: &Ctxt, input: &'a DeriveInput, derive: &str) -> Vec<(
                 data.enum_token,
                 format!("#[derive({derive})] is for structs; an enum cannot be a {derive}"),
             );
-            return Vec::new();
+            return None;
         }
         Data::Union(data) => {
             ctxt.error_spanned_by(
                 data.union_token,
                 format!("#[derive({derive})] is for structs; a union cannot be a {derive}"),
             );
-            return Vec::new();
+            return None;
         }
     };
-    match fields {
+    Some(match fields {
         Fields::Named(named) => named
             .named
             .iter()
@@ -95,5 +107,5 @@ fn struct_fields<'a>(ctxt: &Ctxt, input: &'a DeriveInput, derive: &str) -> Vec<(
             .map(|(i, f)| (Member::from(i), f))
             .collect(),
         Fields::Unit => Vec::new(),
-    }
+    })
 }

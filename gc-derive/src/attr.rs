@@ -11,24 +11,56 @@ use crate::ctxt::Ctxt;
 /// One key's value, set at most once.
 pub struct Setting<T> {
     key: &'static str,
+    /// Whether the key was given, even with a value that did not parse: the
+    /// checks after parsing must not then complain that it is missing.
+    present: Option<Path>,
     value: Option<T>,
 }
 
 impl<T> Setting<T> {
     fn new(key: &'static str) -> Self {
-        Setting { key, value: None }
+        Setting {
+            key,
+            present: None,
+            value: None,
+        }
     }
 
-    fn set(&mut self, ctxt: &Ctxt, at: &Path, value: T) {
-        if self.value.is_some() {
+    /// Marks the key given; `false`, after recording the error, if it was
+    /// given before.
+    fn mark(&mut self, ctxt: &Ctxt, at: &Path) -> bool {
+        if self.present.is_some() {
             ctxt.error_spanned_by(at, format!("duplicate key `{}`", self.key));
+            false
         } else {
-            self.value = Some(value);
+            self.present = Some(at.clone());
+            true
         }
     }
 
     pub fn get(&self) -> Option<&T> {
         self.value.as_ref()
+    }
+
+    pub fn is_present(&self) -> bool {
+        self.present.is_some()
+    }
+
+    /// The key as written, once given.
+    pub fn key(&self) -> Option<&Path> {
+        self.present.as_ref()
+    }
+}
+
+impl<T: Parse> Setting<T> {
+    /// Parses `= value` for this key.
+    fn parse(&mut self, ctxt: &Ctxt, meta: &ParseNestedMeta, expected: &str) -> syn::Result<()> {
+        if self.mark(ctxt, &meta.path) {
+            self.value = value(ctxt, meta, expected)?;
+        } else {
+            skip_value(meta.input)?;
+        }
+        Ok(())
     }
 }
 
@@ -60,37 +92,27 @@ pub fn module_attrs(ctxt: &Ctxt, attrs: &[Attribute]) -> ModuleAttrs {
     for_each_key(ctxt, attrs, |meta| {
         let key = &meta.path;
         if key.is_ident("name") {
-            if let Some(v) = value(ctxt, meta, "a string: name = \"images\"")? {
-                a.name.set(ctxt, key, v);
-            }
+            a.name.parse(ctxt, meta, "a string: name = \"images\"")?;
         } else if key.is_ident("snapshot") {
-            if let Some(v) = value(ctxt, meta, "a type: snapshot = MySnapshot")? {
-                a.snapshot.set(ctxt, key, v);
-            }
+            a.snapshot
+                .parse(ctxt, meta, "a type: snapshot = MySnapshot")?;
         } else if key.is_ident("id") {
-            if let Some(v) = value(ctxt, meta, "a type: id = String")? {
-                a.id.set(ctxt, key, v);
-            }
+            a.id.parse(ctxt, meta, "a type: id = String")?;
         } else if key.is_ident("read") {
-            if let Some(v) = value(ctxt, meta, "a method name: read = read_index")? {
-                a.read.set(ctxt, key, v);
-            }
+            a.read
+                .parse(ctxt, meta, "a method name: read = read_index")?;
         } else if key.is_ident("resolve") {
-            if let Some(v) = value(ctxt, meta, "a method name: resolve = find_orphans")? {
-                a.resolve.set(ctxt, key, v);
-            }
+            a.resolve
+                .parse(ctxt, meta, "a method name: resolve = find_orphans")?;
         } else if key.is_ident("collect") {
-            if let Some(v) = value(ctxt, meta, "a method name: collect = remove_all")? {
-                a.collect.set(ctxt, key, v);
-            }
+            a.collect
+                .parse(ctxt, meta, "a method name: collect = remove_all")?;
         } else if key.is_ident("remove") {
-            if let Some(v) = value(ctxt, meta, "a method name: remove = remove_blob")? {
-                a.remove.set(ctxt, key, v);
-            }
+            a.remove
+                .parse(ctxt, meta, "a method name: remove = remove_blob")?;
         } else if key.is_ident("concurrency") {
-            if let Some(v) = value(ctxt, meta, "a whole number: concurrency = 8")? {
-                a.concurrency.set(ctxt, key, v);
-            }
+            a.concurrency
+                .parse(ctxt, meta, "a whole number: concurrency = 8")?;
         } else if key.is_ident("lock") || key.is_ident("refs") {
             ctxt.error_spanned_by(key, "this key goes on a field, not on the struct");
             skip_value(meta.input)?;
@@ -107,11 +129,14 @@ pub fn module_field_lock(ctxt: &Ctxt, attrs: &[Attribute]) -> Option<Path> {
     let mut lock: Setting<Path> = Setting::new("lock");
     for_each_key(ctxt, attrs, |meta| {
         if meta.path.is_ident("lock") {
-            if meta.input.peek(Token![=]) || !(meta.input.is_empty() || meta.input.peek(Token![,])) {
+            if meta.input.peek(Token![=]) || !(meta.input.is_empty() || meta.input.peek(Token![,]))
+            {
                 ctxt.error_spanned_by(&meta.path, "`lock` takes no value: #[gc(lock)]");
                 skip_value(meta.input)?;
             }
-            lock.set(ctxt, &meta.path, meta.path.clone());
+            if lock.mark(ctxt, &meta.path) {
+                lock.value = Some(meta.path.clone());
+            }
         } else {
             unknown(ctxt, meta, "lock")?;
         }
@@ -125,9 +150,7 @@ pub fn snapshot_field_refs(ctxt: &Ctxt, attrs: &[Attribute]) -> Option<Path> {
     let mut refs: Setting<Path> = Setting::new("refs");
     for_each_key(ctxt, attrs, |meta| {
         if meta.path.is_ident("refs") {
-            if let Some(v) = value(ctxt, meta, "a reference kind: refs = BlobRefs")? {
-                refs.set(ctxt, &meta.path, v);
-            }
+            refs.parse(ctxt, meta, "a reference kind: refs = BlobRefs")?;
         } else {
             unknown(ctxt, meta, "refs")?;
         }
@@ -140,7 +163,10 @@ pub fn snapshot_field_refs(ctxt: &Ctxt, attrs: &[Attribute]) -> Option<Path> {
 pub fn snapshot_attrs(ctxt: &Ctxt, attrs: &[Attribute]) {
     for_each_key(ctxt, attrs, |meta| {
         if meta.path.is_ident("refs") {
-            ctxt.error_spanned_by(&meta.path, "`refs` goes on a field holding a set, not on the struct");
+            ctxt.error_spanned_by(
+                &meta.path,
+                "`refs` goes on a field holding a set, not on the struct",
+            );
             skip_value(meta.input)?;
             Ok(())
         } else {
@@ -151,7 +177,11 @@ pub fn snapshot_attrs(ctxt: &Ctxt, attrs: &[Attribute]) {
 
 /// Calls `f` on every key of every `#[gc(...)]` in `attrs`. A syntax error
 /// stops that attribute only.
-fn for_each_key(ctxt: &Ctxt, attrs: &[Attribute], mut f: impl FnMut(&ParseNestedMeta) -> syn::Result<()>) {
+fn for_each_key(
+    ctxt: &Ctxt,
+    attrs: &[Attribute],
+    mut f: impl FnMut(&ParseNestedMeta) -> syn::Result<()>,
+) {
     for attr in attrs.iter().filter(|a| a.path().is_ident("gc")) {
         if let Err(e) = attr.parse_nested_meta(|meta| f(&meta)) {
             ctxt.syn_error(e);
@@ -160,15 +190,24 @@ fn for_each_key(ctxt: &Ctxt, attrs: &[Attribute], mut f: impl FnMut(&ParseNested
 }
 
 fn unknown(ctxt: &Ctxt, meta: &ParseNestedMeta, expected: &str) -> syn::Result<()> {
-    let key = meta.path.get_ident().map_or_else(|| "?".to_owned(), ToString::to_string);
-    ctxt.error_spanned_by(&meta.path, format!("unknown key `{key}`; expected: {expected}"));
+    let key = meta
+        .path
+        .get_ident()
+        .map_or_else(|| "?".to_owned(), ToString::to_string);
+    ctxt.error_spanned_by(
+        &meta.path,
+        format!("unknown key `{key}`; expected: {expected}"),
+    );
     skip_value(meta.input).map(drop)
 }
 
 /// Parses `= value` as a `T`. A missing or unparsable value is recorded and
 /// skipped, so that the keys after it are still checked.
 fn value<T: Parse>(ctxt: &Ctxt, meta: &ParseNestedMeta, expected: &str) -> syn::Result<Option<T>> {
-    let key = meta.path.get_ident().map_or_else(String::new, ToString::to_string);
+    let key = meta
+        .path
+        .get_ident()
+        .map_or_else(String::new, ToString::to_string);
     if !meta.input.peek(Token![=]) {
         ctxt.error_spanned_by(&meta.path, format!("`{key}` needs a value: {expected}"));
         skip_value(meta.input)?;

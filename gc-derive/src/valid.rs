@@ -38,8 +38,10 @@ impl Module<'_> {
         let ident = &self.input.ident;
         let a = &self.attrs;
 
-        let locks: Vec<_> = self.fields.iter().filter(|f| f.lock.is_some()).collect();
-        if locks.is_empty() {
+        // An enum or a union was refused already: no knock-on lock errors.
+        let fields = self.fields.as_deref().unwrap_or_default();
+        let locks: Vec<_> = fields.iter().filter(|f| f.lock.is_some()).collect();
+        if locks.is_empty() && self.fields.is_some() {
             ctxt.error_spanned_by(
                 ident,
                 "no lock field: mark the field that holds the store's locker with #[gc(lock)]",
@@ -52,7 +54,7 @@ impl Module<'_> {
             );
         }
 
-        if a.snapshot.get().is_none() {
+        if !a.snapshot.is_present() {
             ctxt.error_spanned_by(
                 ident,
                 "missing #[gc(snapshot = Type)]: the type that `read` returns and `resolve` consumes",
@@ -75,39 +77,48 @@ impl Module<'_> {
             }
         }
 
-        let concurrency = a.concurrency.get().and_then(|lit| match lit.base10_parse::<usize>() {
-            Ok(0) => {
-                ctxt.error_spanned_by(lit, "`concurrency` must be at least 1");
-                None
-            }
-            Ok(n) => Some(n),
-            Err(e) => {
-                ctxt.error_spanned_by(lit, format!("`concurrency` must be a whole number: {e}"));
-                None
-            }
-        });
+        let concurrency = a
+            .concurrency
+            .get()
+            .and_then(|lit| match lit.base10_parse::<usize>() {
+                Ok(0) => {
+                    ctxt.error_spanned_by(lit, "`concurrency` must be at least 1");
+                    None
+                }
+                Ok(n) => Some(n),
+                Err(e) => {
+                    ctxt.error_spanned_by(
+                        lit,
+                        format!("`concurrency` must be a whole number: {e}"),
+                    );
+                    None
+                }
+            });
 
-        let collect = match (a.collect.get(), a.remove.get()) {
-            (Some(_), Some(remove)) => {
+        // On presence, not on parsed values: a value that did not parse was
+        // an error already, and is no missing key.
+        let collect = match (a.collect.is_present(), a.remove.is_present()) {
+            (true, true) => {
                 ctxt.error_spanned_by(
-                    remove,
+                    a.remove.key(),
                     "both `collect` and `remove`: give `collect = method` (a batch) or `remove = method` (one ID at a time), not both",
                 );
                 None
             }
-            (Some(collect), None) => {
+            (true, false) => {
                 if let Some(lit) = a.concurrency.get() {
                     ctxt.error_spanned_by(
                         lit,
                         "`concurrency` bounds a per-ID `remove`; a batch `collect` runs its own concurrency",
                     );
                 }
-                Some(Collect::Batch(collect.clone()))
+                a.collect.get().map(|m| Collect::Batch(m.clone()))
             }
-            (None, Some(remove)) => {
-                Some(Collect::PerId(remove.clone(), concurrency.unwrap_or(DEFAULT_CONCURRENCY)))
-            }
-            (None, None) => {
+            (false, true) => a
+                .remove
+                .get()
+                .map(|m| Collect::PerId(m.clone(), concurrency.unwrap_or(DEFAULT_CONCURRENCY))),
+            (false, false) => {
                 ctxt.error_spanned_by(
                     ident,
                     "no way to collect: add #[gc(remove = method)] (an `async fn(&self, &Id) -> anyhow::Result<()>`) \
@@ -117,7 +128,9 @@ impl Module<'_> {
             }
         };
 
-        let lock = locks.first().map(|f| (f.member.clone(), syn::spanned::Spanned::span(&f.field.ty)));
+        let lock = locks
+            .first()
+            .map(|f| (f.member.clone(), syn::spanned::Spanned::span(&f.field.ty)));
         Some(ModulePlan {
             name: a
                 .name
@@ -125,9 +138,17 @@ impl Module<'_> {
                 .cloned()
                 .unwrap_or_else(|| LitStr::new(&snake_case(&ident.to_string()), ident.span())),
             snapshot: a.snapshot.get()?.clone(),
-            id: a.id.get().cloned().unwrap_or_else(|| syn::parse_quote!(::std::string::String)),
+            id: a
+                .id
+                .get()
+                .cloned()
+                .unwrap_or_else(|| syn::parse_quote!(::std::string::String)),
             lock: lock?,
-            read: a.read.get().cloned().unwrap_or_else(|| format_ident!("gc_read", span = ident.span())),
+            read: a
+                .read
+                .get()
+                .cloned()
+                .unwrap_or_else(|| format_ident!("gc_read", span = ident.span())),
             resolve: a
                 .resolve
                 .get()

@@ -34,6 +34,11 @@ pub use local::LocalLocker;
 /// assert!(locker.try_lock().await?.is_some());
 /// # Ok::<_, gc_core::LockError>(()) }).unwrap();
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a Locker",
+    label = "a module's lock must implement gc_core::Locker",
+    note = "use gc_core::LocalLocker (one process) or gc_core::FileLocker (several processes), or implement Locker"
+)]
 #[async_trait]
 pub trait Locker: Send + Sync {
     /// Takes the lock if it is free; `Ok(None)` if it is held elsewhere.

@@ -1,0 +1,14 @@
+#[allow(unused_imports)]
+use gc_core::{GcModule, LocalLocker, Snapshot};
+
+#[derive(Snapshot)]
+struct S;
+
+#[derive(GcModule)]
+#[gc(snapshot = S, remove = remove)]
+struct Store {
+    #[gc(lock = true)]
+    locker: LocalLocker,
+}
+
+fn main() {}

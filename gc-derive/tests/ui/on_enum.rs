@@ -1,0 +1,13 @@
+#[allow(unused_imports)]
+use gc_core::{GcModule, LocalLocker, Snapshot};
+
+#[derive(Snapshot)]
+struct S;
+
+#[derive(GcModule)]
+#[gc(snapshot = S, remove = remove)]
+enum Store {
+    A,
+}
+
+fn main() {}
