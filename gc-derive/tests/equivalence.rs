@@ -98,7 +98,7 @@ impl ImageStore {
     ) -> anyhow::Result<Targets<String>> {
         Store::resolve(snap, others)
     }
-    async fn remove_blob(&self, id: &String) -> anyhow::Result<()> {
+    async fn remove_blob(&self, id: &str) -> anyhow::Result<()> {
         self.store.remove(id).await
     }
 }
@@ -296,7 +296,7 @@ impl Panicky {
     fn all(&self, snap: &BlobSnapshot, _: &Others<'_>) -> anyhow::Result<Targets<String>> {
         Ok(snap.on_disk.iter().map(|b| (b.clone(), "all")).collect())
     }
-    async fn remove_or_panic(&self, id: &String) -> anyhow::Result<()> {
+    async fn remove_or_panic(&self, id: &str) -> anyhow::Result<()> {
         assert_ne!(id, "boom", "remove bug");
         Ok(())
     }
