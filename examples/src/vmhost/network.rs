@@ -1,29 +1,34 @@
 //! The network store: one record per VM's network. Garbage: records of VMs
 //! that no longer exist.
+//!
+//! Written with `#[derive(GcModule)]`; compare the hand-written image store
+//! in `images.rs`.
 
 use std::path::PathBuf;
 
-use gc_core::{CollectOutcome, FileLocker, GcModule, Locker, Others, Snapshot, Targets};
+use gc_core::{FileLocker, GcModule, Locker, Others, Snapshot, Targets};
 
 use super::VmRefs;
 use super::fs::{self, EntryKind};
 use super::names::{BadName, any_name};
 
 /// The network store.
+#[derive(GcModule)]
+#[gc(name = "network", snapshot = NetworkSnapshot, remove = remove_record, concurrency = 16)]
 pub struct NetworkStore {
     dir: PathBuf,
+    #[gc(lock)]
     locker: FileLocker,
 }
 
 /// What the network module reads.
+#[derive(Snapshot)]
 pub struct NetworkSnapshot {
     /// The VM IDs that have a record.
     pub records: Vec<String>,
     /// Record entries left alone.
     pub bad: Vec<BadName>,
 }
-
-impl Snapshot for NetworkSnapshot {}
 
 impl NetworkStore {
     pub(super) fn new(dir: PathBuf, locker: FileLocker) -> Self {
@@ -47,19 +52,9 @@ impl NetworkStore {
     }
 }
 
-impl GcModule for NetworkStore {
-    type Snapshot = NetworkSnapshot;
-    type Id = String;
-
-    fn name(&self) -> &str {
-        "network"
-    }
-
-    fn locker(&self) -> &dyn Locker {
-        &self.locker
-    }
-
-    async fn read(&self) -> anyhow::Result<NetworkSnapshot> {
+/// The GC side, to which the derive delegates.
+impl NetworkStore {
+    async fn gc_read(&self) -> anyhow::Result<NetworkSnapshot> {
         let records_dir = self.records_dir();
         fs::blocking_read(move || {
             let listing = fs::list(&records_dir, EntryKind::File, any_name)?;
@@ -71,11 +66,7 @@ impl GcModule for NetworkStore {
         .await
     }
 
-    fn resolve(
-        &self,
-        snap: &NetworkSnapshot,
-        others: &Others<'_>,
-    ) -> anyhow::Result<Targets<String>> {
+    fn gc_resolve(&self, snap: &NetworkSnapshot, others: &Others<'_>) -> anyhow::Result<Targets<String>> {
         let live = others.refs::<VmRefs>()?;
         let mut targets = Targets::new();
         targets.extend(
@@ -88,11 +79,8 @@ impl GcModule for NetworkStore {
         Ok(targets)
     }
 
-    async fn collect(&self, ids: Vec<String>) -> anyhow::Result<CollectOutcome<String>> {
-        let records_dir = self.records_dir();
-        Ok(CollectOutcome::from_results(ids.into_iter().map(|id| {
-            let result = fs::remove(&records_dir, &id, EntryKind::File);
-            (id, result)
-        })))
+    /// Inline, not on a blocking thread: no removal may outlive the lock.
+    async fn remove_record(&self, vm: &str) -> anyhow::Result<()> {
+        fs::remove(&self.records_dir(), vm, EntryKind::File)
     }
 }

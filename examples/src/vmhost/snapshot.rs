@@ -1,11 +1,14 @@
 //! The snapshot store: an index of snapshots and the blobs each pins, and a
 //! data directory per snapshot. Garbage: data directories of snapshots no
 //! longer indexed.
+//!
+//! Written with `#[derive(GcModule)]` and `#[derive(Snapshot)]`; compare the
+//! hand-written VM store in `vm.rs`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
-use gc_core::{CollectOutcome, FileLocker, GcModule, Locker, Others, Provider, Snapshot, Targets};
+use gc_core::{FileLocker, GcModule, Locker, Others, Snapshot, Targets};
 use serde::{Deserialize, Serialize};
 
 use super::BlobRefs;
@@ -29,27 +32,26 @@ pub struct SnapshotRecord {
 }
 
 /// The snapshot store.
+#[derive(GcModule)]
+#[gc(name = "snapshot", snapshot = SnapshotSnapshot, remove = remove_data_dir)]
 pub struct SnapshotStore {
     dir: PathBuf,
+    #[gc(lock)]
     locker: FileLocker,
 }
 
 /// What the snapshot module reads.
+#[derive(Snapshot)]
 pub struct SnapshotSnapshot {
     /// Every indexed snapshot.
     pub snapshots: HashSet<String>,
     /// Every blob an indexed snapshot pins.
+    #[gc(refs = BlobRefs)]
     pub blobs: HashSet<String>,
     /// Every valid data directory.
     pub data_dirs: Vec<String>,
     /// Data-dir entries left alone.
     pub bad: Vec<BadName>,
-}
-
-impl Snapshot for SnapshotSnapshot {
-    fn provide<'a>(&'a self, refs: &mut Provider<'a>) {
-        refs.refs::<BlobRefs>(&self.blobs);
-    }
 }
 
 impl SnapshotStore {
@@ -99,29 +101,15 @@ impl SnapshotStore {
     }
 }
 
-impl GcModule for SnapshotStore {
-    type Snapshot = SnapshotSnapshot;
-    type Id = String;
-
-    fn name(&self) -> &str {
-        "snapshot"
-    }
-
-    fn locker(&self) -> &dyn Locker {
-        &self.locker
-    }
-
-    async fn read(&self) -> anyhow::Result<SnapshotSnapshot> {
+/// The GC side, to which the derive delegates.
+impl SnapshotStore {
+    async fn gc_read(&self) -> anyhow::Result<SnapshotSnapshot> {
         let (index_path, data_dir) = (self.dir.join("index.json"), self.data_dir());
         fs::blocking_read(move || {
             let index: SnapshotIndex = fs::read_json(&index_path)?;
             let listing = fs::list(&data_dir, EntryKind::Dir, any_name)?;
             Ok(SnapshotSnapshot {
-                blobs: index
-                    .snapshots
-                    .values()
-                    .flat_map(|s| s.blobs.iter().cloned())
-                    .collect(),
+                blobs: index.snapshots.values().flat_map(|s| s.blobs.iter().cloned()).collect(),
                 snapshots: index.snapshots.into_keys().collect(),
                 data_dirs: listing.names,
                 bad: listing.bad,
@@ -130,17 +118,10 @@ impl GcModule for SnapshotStore {
         .await
     }
 
-    fn resolve(
-        &self,
-        snap: &SnapshotSnapshot,
-        _others: &Others<'_>,
-    ) -> anyhow::Result<Targets<String>> {
+    fn gc_resolve(&self, snap: &SnapshotSnapshot, _others: &Others<'_>) -> anyhow::Result<Targets<String>> {
         let mut targets = Targets::new();
         targets.extend(
-            snap.data_dirs
-                .iter()
-                .filter(|d| !snap.snapshots.contains(*d))
-                .cloned(),
+            snap.data_dirs.iter().filter(|d| !snap.snapshots.contains(*d)).cloned(),
             "data directory of a snapshot that is not in the snapshot index",
         );
         for bad in &snap.bad {
@@ -149,11 +130,8 @@ impl GcModule for SnapshotStore {
         Ok(targets)
     }
 
-    async fn collect(&self, ids: Vec<String>) -> anyhow::Result<CollectOutcome<String>> {
-        let data_dir = self.data_dir();
-        Ok(CollectOutcome::from_results(ids.into_iter().map(|id| {
-            let result = fs::remove(&data_dir, &id, EntryKind::Dir);
-            (id, result)
-        })))
+    /// Inline, not on a blocking thread: no removal may outlive the lock.
+    async fn remove_data_dir(&self, id: &str) -> anyhow::Result<()> {
+        fs::remove(&self.data_dir(), id, EntryKind::Dir)
     }
 }
