@@ -6,3 +6,12 @@
 
 pub mod vmhost;
 pub mod workload;
+
+/// docs/testing.md, compiled and run: its example is a downstream crate's
+/// test suite, and this crate has gc-testkit as a dev-dependency, as such a
+/// crate would.
+#[cfg(doctest)]
+mod guide {
+    #[doc = include_str!("../../docs/testing.md")]
+    struct Testing;
+}

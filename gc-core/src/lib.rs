@@ -138,4 +138,6 @@ mod guide {
     struct Concepts;
     #[doc = include_str!("../../docs/modules.md")]
     struct Modules;
+    #[doc = include_str!("../../docs/derive.md")]
+    struct Derive;
 }

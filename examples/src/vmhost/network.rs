@@ -66,7 +66,11 @@ impl NetworkStore {
         .await
     }
 
-    fn gc_resolve(&self, snap: &NetworkSnapshot, others: &Others<'_>) -> anyhow::Result<Targets<String>> {
+    fn gc_resolve(
+        &self,
+        snap: &NetworkSnapshot,
+        others: &Others<'_>,
+    ) -> anyhow::Result<Targets<String>> {
         let live = others.refs::<VmRefs>()?;
         let mut targets = Targets::new();
         targets.extend(

@@ -109,7 +109,11 @@ impl SnapshotStore {
             let index: SnapshotIndex = fs::read_json(&index_path)?;
             let listing = fs::list(&data_dir, EntryKind::Dir, any_name)?;
             Ok(SnapshotSnapshot {
-                blobs: index.snapshots.values().flat_map(|s| s.blobs.iter().cloned()).collect(),
+                blobs: index
+                    .snapshots
+                    .values()
+                    .flat_map(|s| s.blobs.iter().cloned())
+                    .collect(),
                 snapshots: index.snapshots.into_keys().collect(),
                 data_dirs: listing.names,
                 bad: listing.bad,
@@ -118,10 +122,17 @@ impl SnapshotStore {
         .await
     }
 
-    fn gc_resolve(&self, snap: &SnapshotSnapshot, _others: &Others<'_>) -> anyhow::Result<Targets<String>> {
+    fn gc_resolve(
+        &self,
+        snap: &SnapshotSnapshot,
+        _others: &Others<'_>,
+    ) -> anyhow::Result<Targets<String>> {
         let mut targets = Targets::new();
         targets.extend(
-            snap.data_dirs.iter().filter(|d| !snap.snapshots.contains(*d)).cloned(),
+            snap.data_dirs
+                .iter()
+                .filter(|d| !snap.snapshots.contains(*d))
+                .cloned(),
             "data directory of a snapshot that is not in the snapshot index",
         );
         for bad in &snap.bad {

@@ -4,5 +4,7 @@
 //! when the implementation breaks it.
 //!
 //! They need a tokio runtime with time enabled (`#[tokio::test]` gives one).
+//! The property suite of [`modules`] needs the `proptest` feature.
 
 pub mod lockers;
+pub mod modules;
