@@ -61,10 +61,7 @@ async fn run(root: Option<PathBuf>) -> anyhow::Result<()> {
         Root::Given(d) => d.clone(),
     };
     if !dir.is_dir() {
-        bail!(
-            "--root {}: no such directory (create it first)",
-            dir.display()
-        );
+        bail!("--root {}: no such directory (create it first)", dir.display());
     }
     let is_empty = std::fs::read_dir(&dir)
         .with_context(|| format!("reading {}", dir.display()))?
@@ -115,9 +112,7 @@ async fn run(root: Option<PathBuf>) -> anyhow::Result<()> {
     for line in vmhost::inventory(&host.root)? {
         println!("  {line}");
     }
-    println!(
-        "  (the alpine blob survives: no image lists it, but snapshot snap-old-final pins it)"
-    );
+    println!("  (the alpine blob survives: no image lists it, but snapshot snap-old-final pins it)");
 
     section("A second cycle finds nothing left to collect");
     let again = gc.run().await?;

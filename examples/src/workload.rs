@@ -9,8 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use gc_core::{
-    CollectOutcome, GcModule, LocalLocker, Locker, Orchestrator, Others, Provider, RefKind,
-    Snapshot, Targets,
+    CollectOutcome, GcModule, LocalLocker, Locker, Orchestrator, Others, Provider, RefKind, Snapshot, Targets,
 };
 
 /// Blobs that VMs and snapshots use.
@@ -167,11 +166,7 @@ impl OwnerSnapshot {
     }
 
     fn orphan_dirs(&self) -> Vec<String> {
-        self.dirs
-            .iter()
-            .filter(|d| !self.ids.contains(*d))
-            .cloned()
-            .collect()
+        self.dirs.iter().filter(|d| !self.ids.contains(*d)).cloned().collect()
     }
 }
 
@@ -212,11 +207,7 @@ impl GcModule for Vm {
         &self.0.locker
     }
     async fn read(&self) -> anyhow::Result<OwnerSnapshot> {
-        Ok(OwnerSnapshot::read(
-            &self.0.data.vms,
-            &self.0.data.run_dirs,
-            true,
-        ))
+        Ok(OwnerSnapshot::read(&self.0.data.vms, &self.0.data.run_dirs, true))
     }
     fn resolve(&self, snap: &OwnerSnapshot, _: &Others<'_>) -> anyhow::Result<Targets<String>> {
         Ok(sorted_targets(snap.orphan_dirs(), "run dir of no VM"))
@@ -243,10 +234,7 @@ impl GcModule for Snap {
         ))
     }
     fn resolve(&self, snap: &OwnerSnapshot, _: &Others<'_>) -> anyhow::Result<Targets<String>> {
-        Ok(sorted_targets(
-            snap.orphan_dirs(),
-            "data dir of no snapshot",
-        ))
+        Ok(sorted_targets(snap.orphan_dirs(), "data dir of no snapshot"))
     }
     async fn collect(&self, ids: Vec<String>) -> anyhow::Result<CollectOutcome<String>> {
         Ok(self.0.count(ids))
@@ -268,11 +256,7 @@ impl GcModule for Images {
             on_disk: self.0.data.pool.clone(),
         })
     }
-    fn resolve(
-        &self,
-        snap: &ImagesSnapshot,
-        others: &Others<'_>,
-    ) -> anyhow::Result<Targets<String>> {
+    fn resolve(&self, snap: &ImagesSnapshot, others: &Others<'_>) -> anyhow::Result<Targets<String>> {
         let used = others.refs::<BlobRefs>()?;
         let ids = snap
             .on_disk
@@ -301,18 +285,9 @@ impl GcModule for Network {
             records: self.0.data.net_records.clone(),
         })
     }
-    fn resolve(
-        &self,
-        snap: &NetworkSnapshot,
-        others: &Others<'_>,
-    ) -> anyhow::Result<Targets<String>> {
+    fn resolve(&self, snap: &NetworkSnapshot, others: &Others<'_>) -> anyhow::Result<Targets<String>> {
         let live = others.refs::<VmRefs>()?;
-        let ids = snap
-            .records
-            .iter()
-            .filter(|r| !live.contains(r))
-            .cloned()
-            .collect();
+        let ids = snap.records.iter().filter(|r| !live.contains(r)).cloned().collect();
         Ok(sorted_targets(ids, "record of no VM"))
     }
     async fn collect(&self, ids: Vec<String>) -> anyhow::Result<CollectOutcome<String>> {
@@ -376,10 +351,7 @@ pub async fn run(n: usize, cycles: usize) -> anyhow::Result<Summary> {
         let report = gc.run().await?;
         times.push(start.elapsed());
         report.check()?;
-        for (count, name) in counts
-            .iter_mut()
-            .zip(["vm", "snapshot", "images", "network"])
-        {
+        for (count, name) in counts.iter_mut().zip(["vm", "snapshot", "images", "network"]) {
             *count = report.module(name).map_or(0, |m| m.collected);
         }
     }

@@ -32,14 +32,7 @@ async fn the_plan_names_every_planted_orphan_and_deletes_nothing() {
         .map(|d| entries(&host.root, d))
         .collect();
     let plan = host.orchestrator().unwrap().plan().await.unwrap();
-    let ids = |m: &str| -> Vec<String> {
-        plan.module(m)
-            .unwrap()
-            .planned
-            .iter()
-            .map(|t| t.id.clone())
-            .collect()
-    };
+    let ids = |m: &str| -> Vec<String> { plan.module(m).unwrap().planned.iter().map(|t| t.id.clone()).collect() };
     assert_eq!(ids("vm"), ["vm-crashed", "vm-old"]);
     assert_eq!(ids("snapshot"), ["snap-partial", "snap-web-old"]);
     assert_eq!(ids("images"), [vmhost::digest("busybox")]);
@@ -73,21 +66,13 @@ async fn a_cycle_collects_the_orphans_and_keeps_every_pinned_blob() {
         "debian-tools",
         "alpine-base",
     ] {
-        assert!(
-            blobs.contains(&vmhost::digest(layer)),
-            "{layer} was collected"
-        );
+        assert!(blobs.contains(&vmhost::digest(layer)), "{layer} was collected");
     }
     assert!(!blobs.contains(&vmhost::digest("busybox")));
 
     let again = gc.run().await.unwrap();
     assert_eq!(again.total_targets(), 0);
-    assert!(
-        again
-            .modules
-            .iter()
-            .all(|m| m.status == ModuleStatus::NothingToDo)
-    );
+    assert!(again.modules.iter().all(|m| m.status == ModuleStatus::NothingToDo));
 }
 
 #[tokio::test]
@@ -181,35 +166,25 @@ async fn images_resolve_spares_blobs_pinned_by_hand_made_neighbours() {
     let mut unindexed = vec![vmhost::digest("busybox"), vmhost::digest("alpine-base")];
     unindexed.sort();
     let alone = Neighbours::new()
-        .with(
-            "vm",
-            RefsSnapshot::new().with::<BlobRefs>([]).with::<VmRefs>([]),
-        )
+        .with("vm", RefsSnapshot::new().with::<BlobRefs>([]).with::<VmRefs>([]))
         .resolve(&host.images, &snapshot)
         .unwrap();
     let mut ids = alone.into_ids();
     ids.sort();
     assert_eq!(ids, unindexed);
     let pinned = Neighbours::new()
-        .with(
-            "vm",
-            RefsSnapshot::new().with::<BlobRefs>(unindexed.clone()),
-        )
+        .with("vm", RefsSnapshot::new().with::<BlobRefs>(unindexed.clone()))
         .resolve(&host.images, &snapshot)
         .unwrap();
     assert!(pinned.is_empty());
     // A provider that was not read: the view refuses rather than look empty.
-    let unread = Neighbours::new()
-        .unread("snapshot")
-        .resolve(&host.images, &snapshot);
+    let unread = Neighbours::new().unread("snapshot").resolve(&host.images, &snapshot);
     assert!(unread.unwrap_err().to_string().contains("not read"));
 }
 
 #[test]
 fn names_from_disk_are_checked_before_use_in_a_path() {
-    for bad in [
-        "", ".", "..", "../x", "a/b", "a\\b", "a\0b", ".hidden", "x..y",
-    ] {
+    for bad in ["", ".", "..", "../x", "a/b", "a\\b", "a\0b", ".hidden", "x..y"] {
         assert!(check_name(bad.as_ref()).is_err(), "{bad:?} accepted");
     }
     assert!(check_name("x".repeat(256).as_ref()).is_err());

@@ -37,26 +37,11 @@ async fn every_module_collects_idempotently() {
     let (_dir, host) = demo().await;
     let others = pinning_neighbours(&host).await;
     let root = host.root.clone();
-    modules::collect_is_idempotent(
-        &*host.images,
-        &others,
-        inventory(&root.join("images/blobs")),
-    )
-    .await;
-    modules::collect_is_idempotent(
-        &*host.network,
-        &others,
-        inventory(&root.join("network/records")),
-    )
-    .await;
+    modules::collect_is_idempotent(&*host.images, &others, inventory(&root.join("images/blobs"))).await;
+    modules::collect_is_idempotent(&*host.network, &others, inventory(&root.join("network/records"))).await;
     let none = Neighbours::new();
     modules::collect_is_idempotent(&*host.vms, &none, inventory(&root.join("vm/run"))).await;
-    modules::collect_is_idempotent(
-        &*host.snapshots,
-        &none,
-        inventory(&root.join("snapshot/data")),
-    )
-    .await;
+    modules::collect_is_idempotent(&*host.snapshots, &none, inventory(&root.join("snapshot/data"))).await;
 }
 
 #[tokio::test]
@@ -64,15 +49,11 @@ async fn plan_and_run_agree_for_images_and_network() {
     let (_dir, host) = demo().await;
     let blobs_dir = host.root.join("images/blobs");
     let pinned = ["ubuntu-base", "ubuntu-kernel", "alpine-base"].map(vmhost::digest);
-    let vm = FakeModule::builder("vm")
-        .provides::<BlobRefs>(pinned)
-        .build();
+    let vm = FakeModule::builder("vm").provides::<BlobRefs>(pinned).build();
     modules::plan_and_run_agree(host.images.clone(), vec![vm], inventory(&blobs_dir)).await;
 
     let records = host.root.join("network/records");
-    let vm = FakeModule::builder("vm")
-        .provides::<VmRefs>(["vm-web"])
-        .build();
+    let vm = FakeModule::builder("vm").provides::<VmRefs>(["vm-web"]).build();
     modules::plan_and_run_agree(host.network.clone(), vec![vm], inventory(&records)).await;
 }
 
@@ -85,10 +66,5 @@ async fn images_and_network_never_target_what_others_reference() {
     modules::resolve_never_targets_referenced::<BlobRefs, _>(&*host.images, &images, &blobs, 256);
 
     let network = host.network.read().await.unwrap();
-    modules::resolve_never_targets_referenced::<VmRefs, _>(
-        &*host.network,
-        &network,
-        &network.records,
-        256,
-    );
+    modules::resolve_never_targets_referenced::<VmRefs, _>(&*host.network, &network, &network.records, 256);
 }

@@ -32,11 +32,7 @@ use crate::{CollectOutcome, GcId};
 /// assert_eq!(outcome.failures()[0].error.to_string(), "blob 2 is busy");
 /// # });
 /// ```
-pub async fn collect_each<I, F, Fut>(
-    ids: Vec<I>,
-    concurrency: usize,
-    remove: F,
-) -> CollectOutcome<I>
+pub async fn collect_each<I, F, Fut>(ids: Vec<I>, concurrency: usize, remove: F) -> CollectOutcome<I>
 where
     I: GcId,
     F: Fn(I) -> Fut,
@@ -48,10 +44,7 @@ where
             async move {
                 let result = match AssertUnwindSafe(removal).catch_unwind().await {
                     Ok(result) => result,
-                    Err(payload) => Err(anyhow::anyhow!(
-                        "removal panicked: {}",
-                        panic_message(&*payload)
-                    )),
+                    Err(payload) => Err(anyhow::anyhow!("removal panicked: {}", panic_message(&*payload))),
                 };
                 (id, result)
             }

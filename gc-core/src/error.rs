@@ -123,7 +123,23 @@ impl fmt::Display for Skipped {
     }
 }
 
-/// A module callback that failed: it returned an error or panicked.
+/// A module whose lock failed its check before collect.
+#[derive(Debug)]
+pub struct LostLock {
+    /// The module's name.
+    pub module: String,
+    /// What the check said.
+    pub error: LockError,
+}
+
+impl fmt::Display for LostLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.module, self.error)
+    }
+}
+
+/// A module callback that failed: it returned an error, panicked, or timed
+/// out.
 #[derive(Debug)]
 pub struct ModuleFailure {
     /// The module's name.
@@ -132,6 +148,8 @@ pub struct ModuleFailure {
     pub phase: Phase,
     /// Whether the callback panicked (the error then holds the panic message).
     pub panicked: bool,
+    /// Whether the callback overran its phase's timeout and was dropped.
+    pub timed_out: bool,
     /// The error the callback returned, or the panic message.
     pub error: anyhow::Error,
 }
@@ -139,17 +157,9 @@ pub struct ModuleFailure {
 impl fmt::Display for ModuleFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.panicked {
-            write!(
-                f,
-                "{}: {} panicked: {:#}",
-                self.module, self.phase, self.error
-            )
+            write!(f, "{}: {} panicked: {:#}", self.module, self.phase, self.error)
         } else {
-            write!(
-                f,
-                "{}: {} failed: {:#}",
-                self.module, self.phase, self.error
-            )
+            write!(f, "{}: {} failed: {:#}", self.module, self.phase, self.error)
         }
     }
 }
@@ -211,6 +221,13 @@ pub enum GcError {
         /// Every module whose resolve failed.
         failures: Vec<ModuleFailure>,
     },
+    /// A lock was lost (a lease expired, a connection dropped) between the
+    /// cycle's start and its collect: nothing was collected.
+    #[error("cycle aborted before collect, nothing collected: lock lost: {}", join(lost))]
+    LockLost {
+        /// Every module whose lock failed its check, with the reason.
+        lost: Vec<LostLock>,
+    },
     /// Collect failed, wholly or for some IDs, in these modules (the others
     /// collected). Returned by [`Report::check`](crate::Report::check).
     #[error("collect failed in {}: {}", count(modules.len(), "module"), modules.join(", "))]
@@ -230,11 +247,7 @@ pub(crate) fn count(n: usize, noun: &str) -> String {
 }
 
 fn join<T: fmt::Display>(items: &[T]) -> String {
-    items
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
+    items.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 /// The text of a panic payload, for reports.

@@ -87,6 +87,7 @@
 
 #![warn(missing_docs)]
 
+mod declare;
 mod each;
 mod error;
 mod id;
@@ -97,16 +98,15 @@ mod refs;
 mod report;
 mod targets;
 
+pub use declare::{Declarations, KindInfo};
 pub use each::collect_each;
-pub use error::{GcError, LockError, ModuleFailure, Phase, SkipReason, Skipped};
+pub use error::{GcError, LockError, LostLock, ModuleFailure, Phase, SkipReason, Skipped};
 pub use id::GcId;
 pub use lock::{FileLocker, HeldLock, LocalLocker, LockGuard, Locker};
 pub use module::GcModule;
-pub use orchestrator::{Orchestrator, OrchestratorBuilder};
+pub use orchestrator::{MassDeletionGuard, Orchestrator, OrchestratorBuilder, RunOptions};
 pub use refs::{Neighbours, Others, Provider, RefKind, RefSet, RefsError, RefsView, Snapshot};
-pub use report::{
-    FailedId, ModuleDurations, ModuleReport, ModuleStatus, PhaseDurations, PlannedTarget, Report,
-};
+pub use report::{FailedId, ModuleDurations, ModuleReport, ModuleStatus, PhaseDurations, PlannedTarget, Report};
 pub use targets::{CollectOutcome, IdFailure, Reason, Target, Targets};
 
 /// `async_trait`, re-exported for implementing [`Locker`] and [`HeldLock`].

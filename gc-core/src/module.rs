@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::{CollectOutcome, GcId, Locker, Others, Snapshot, Targets};
+use crate::{CollectOutcome, Declarations, GcId, Locker, Others, Snapshot, Targets};
 
 /// One store that takes part in GC: it names itself, hands out its locker,
 /// reads a snapshot of its index, resolves which IDs are garbage (seeing the
@@ -74,18 +74,37 @@ pub trait GcModule: Send + Sync + 'static {
     fn read(&self) -> impl Future<Output = anyhow::Result<Self::Snapshot>> + Send;
 
     /// Decides what to collect, from this module's snapshot and the others'.
-    fn resolve(
-        &self,
-        snapshot: &Self::Snapshot,
-        others: &Others<'_>,
-    ) -> anyhow::Result<Targets<Self::Id>>;
+    fn resolve(&self, snapshot: &Self::Snapshot, others: &Others<'_>) -> anyhow::Result<Targets<Self::Id>>;
 
     /// Removes `ids`, reporting per ID what failed. Called only with a
     /// non-empty list; returning `Err` means nothing is known to be removed.
-    fn collect(
-        &self,
-        ids: Vec<Self::Id>,
-    ) -> impl Future<Output = anyhow::Result<CollectOutcome<Self::Id>>> + Send;
+    fn collect(&self, ids: Vec<Self::Id>) -> impl Future<Output = anyhow::Result<CollectOutcome<Self::Id>>> + Send;
+
+    /// Declares the reference kinds this module consumes and what its
+    /// targets are (see [`Declarations`]). The default declares nothing:
+    /// unknown, which the partial policy treats as "consumes everything".
+    ///
+    /// ```
+    /// # use gc_core::{Declarations, RefKind};
+    /// # pub struct BlobRefs;
+    /// # impl RefKind for BlobRefs { type Id = String; }
+    /// # struct Images;
+    /// # impl Images {
+    /// fn declare(&self, d: &mut Declarations<String>) {
+    ///     d.targets_are::<BlobRefs>(); // also consumes BlobRefs
+    /// }
+    /// # }
+    /// ```
+    fn declare(&self, declarations: &mut Declarations<Self::Id>) {
+        let _ = declarations;
+    }
+}
+
+/// A module's declarations, its snapshot type's provided kinds included.
+pub(crate) fn declarations<M: GcModule + ?Sized>(module: &M) -> Declarations<M::Id> {
+    let mut d = Declarations::new(<M::Snapshot as Snapshot>::provided_kinds());
+    module.declare(&mut d);
+    d
 }
 
 /// A module shared with the store's own code (its writers) registers as an
@@ -103,17 +122,13 @@ impl<M: GcModule> GcModule for Arc<M> {
     fn read(&self) -> impl Future<Output = anyhow::Result<Self::Snapshot>> + Send {
         (**self).read()
     }
-    fn resolve(
-        &self,
-        snapshot: &Self::Snapshot,
-        others: &Others<'_>,
-    ) -> anyhow::Result<Targets<Self::Id>> {
+    fn resolve(&self, snapshot: &Self::Snapshot, others: &Others<'_>) -> anyhow::Result<Targets<Self::Id>> {
         (**self).resolve(snapshot, others)
     }
-    fn collect(
-        &self,
-        ids: Vec<Self::Id>,
-    ) -> impl Future<Output = anyhow::Result<CollectOutcome<Self::Id>>> + Send {
+    fn collect(&self, ids: Vec<Self::Id>) -> impl Future<Output = anyhow::Result<CollectOutcome<Self::Id>>> + Send {
         (**self).collect(ids)
+    }
+    fn declare(&self, declarations: &mut Declarations<Self::Id>) {
+        (**self).declare(declarations)
     }
 }

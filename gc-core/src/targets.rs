@@ -2,6 +2,7 @@
 //! returns (which IDs went, and which failed and why).
 
 use std::borrow::Cow;
+use std::time::{Duration, SystemTime};
 
 use crate::GcId;
 
@@ -15,6 +16,9 @@ pub struct Target<I> {
     pub id: I,
     /// Why it is to be collected.
     pub reason: Reason,
+    /// When the object was created, if the module knows: the `min_age`
+    /// policy withholds targets younger than its bound.
+    pub created: Option<SystemTime>,
 }
 
 /// The targets a module's resolve returns: IDs, each with a reason, and notes
@@ -66,8 +70,40 @@ impl<I: GcId> Targets<I> {
         self.items.push(Target {
             id,
             reason: reason.into(),
+            created: None,
         });
         self
+    }
+
+    /// Adds one target created at `created`, so that the `min_age` policy
+    /// can withhold it while it is young (an upload still in progress, say).
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// let mut t = gc_core::Targets::new();
+    /// t.push_created("tmp-1".to_owned(), "stale upload", SystemTime::now());
+    /// assert!(t.iter().next().unwrap().created.is_some());
+    /// ```
+    pub fn push_created(&mut self, id: I, reason: impl Into<Reason>, created: SystemTime) -> &mut Self {
+        self.items.push(Target {
+            id,
+            reason: reason.into(),
+            created: Some(created),
+        });
+        self
+    }
+
+    /// Adds one target that is `age` old now.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut t = gc_core::Targets::new();
+    /// t.push_aged(7u64, "expired", Duration::from_secs(3600));
+    /// assert_eq!(t.len(), 1);
+    /// ```
+    pub fn push_aged(&mut self, id: I, reason: impl Into<Reason>, age: Duration) -> &mut Self {
+        let created = SystemTime::now().checked_sub(age).unwrap_or(SystemTime::UNIX_EPOCH);
+        self.push_created(id, reason, created)
     }
 
     /// Adds several targets that share a reason.
@@ -77,15 +113,12 @@ impl<I: GcId> Targets<I> {
     /// t.extend([1u32, 2, 3], "unreferenced");
     /// assert_eq!(t.len(), 3);
     /// ```
-    pub fn extend(
-        &mut self,
-        ids: impl IntoIterator<Item = I>,
-        reason: impl Into<Reason>,
-    ) -> &mut Self {
+    pub fn extend(&mut self, ids: impl IntoIterator<Item = I>, reason: impl Into<Reason>) -> &mut Self {
         let reason = reason.into();
         self.items.extend(ids.into_iter().map(|id| Target {
             id,
             reason: reason.clone(),
+            created: None,
         }));
         self
     }

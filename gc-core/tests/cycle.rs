@@ -5,8 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gc_core::{
-    GcError, LockError, LockGuard, Locker, ModuleStatus, Orchestrator, Phase, RefKind, SkipReason,
-    async_trait,
+    GcError, LockError, LockGuard, Locker, ModuleStatus, Orchestrator, Phase, RefKind, SkipReason, async_trait,
 };
 use gc_testkit::{Call, FakeHandle, FakeModule, IdBehaviour};
 
@@ -18,12 +17,8 @@ impl RefKind for BlobRefs {
 /// A VM host in miniature: `vm` pins b1 and b2, `snapshot` pins b3, and
 /// `images` holds b1..b6, of which b4..b6 are garbage.
 fn host() -> (Orchestrator, [FakeHandle; 3]) {
-    let vm = FakeModule::builder("vm")
-        .provides::<BlobRefs>(["b1", "b2"])
-        .build();
-    let snapshot = FakeModule::builder("snapshot")
-        .provides::<BlobRefs>(["b3"])
-        .build();
+    let vm = FakeModule::builder("vm").provides::<BlobRefs>(["b1", "b2"]).build();
+    let snapshot = FakeModule::builder("snapshot").provides::<BlobRefs>(["b3"]).build();
     let images = FakeModule::builder("images")
         .objects(["b1", "b2", "b3", "b4", "b5", "b6"])
         .consumes::<BlobRefs>()
@@ -46,11 +41,7 @@ fn assert_no_lock_held(handles: &[FakeHandle]) {
 
 fn assert_nothing_collected(handles: &[FakeHandle]) {
     for h in handles {
-        assert!(
-            h.collect_calls().is_empty(),
-            "collect was called: {:?}",
-            h.calls()
-        );
+        assert!(h.collect_calls().is_empty(), "collect was called: {:?}", h.calls());
     }
 }
 
@@ -62,10 +53,7 @@ async fn a_cycle_collects_only_unreferenced_blobs() {
     assert_eq!(images.objects(), ["b1", "b2", "b3"]);
     assert_eq!(images.collect_calls(), [vec!["b4", "b5", "b6"]]);
     let m = report.module("images").expect("images in report");
-    assert_eq!(
-        (m.status, m.targets, m.collected),
-        (ModuleStatus::Collected, 3, 3)
-    );
+    assert_eq!((m.status, m.targets, m.collected), (ModuleStatus::Collected, 3, 3));
     assert!(report.is_success());
     assert_no_lock_held(&handles);
 }
@@ -173,12 +161,8 @@ async fn a_blob_used_by_a_vm_is_never_collected_even_when_images_indexes_nothing
 
 #[tokio::test]
 async fn a_partial_collect_failure_is_reported_and_others_still_collect() {
-    let vm = FakeModule::builder("vm")
-        .objects(["run-1", "run-2"])
-        .build();
-    let images = FakeModule::builder("images")
-        .objects(["b1", "b2", "b3"])
-        .build();
+    let vm = FakeModule::builder("vm").objects(["run-1", "run-2"]).build();
+    let images = FakeModule::builder("images").objects(["b1", "b2", "b3"]).build();
     let network = FakeModule::builder("network").objects(["n1"]).build();
     let handles = [vm.handle(), images.handle(), network.handle()];
     handles[1].fail_id("b2", "permission denied");
@@ -204,13 +188,7 @@ async fn a_partial_collect_failure_is_reported_and_others_still_collect() {
 
     let network = report.module("network").unwrap();
     assert_eq!(network.status, ModuleStatus::Failed);
-    assert!(
-        network
-            .error
-            .as_deref()
-            .unwrap_or("")
-            .contains("backend down")
-    );
+    assert!(network.error.as_deref().unwrap_or("").contains("backend down"));
 
     let text = report.to_string();
     assert!(text.contains("failed b2: permission denied"), "{text}");
@@ -236,11 +214,7 @@ async fn panic_in(phase: Phase) {
             let images = report.module("images").unwrap();
             assert_eq!(images.status, ModuleStatus::Failed);
             assert!(
-                images
-                    .error
-                    .as_deref()
-                    .unwrap()
-                    .contains("collect panicked"),
+                images.error.as_deref().unwrap().contains("collect panicked"),
                 "{images:?}"
             );
             assert!(report.check().is_err());
@@ -322,9 +296,7 @@ fn duplicate_names_are_refused() {
 #[test]
 fn empty_and_control_character_names_are_refused() {
     for bad in ["", "ima\nges", " vm"] {
-        let result = Orchestrator::builder()
-            .module(FakeModule::builder(bad).build())
-            .build();
+        let result = Orchestrator::builder().module(FakeModule::builder(bad).build()).build();
         assert!(
             matches!(result, Err(GcError::InvalidModuleName { .. })),
             "{bad:?} accepted"
@@ -338,14 +310,8 @@ async fn a_module_without_targets_is_not_asked_to_collect() {
     let report = gc.run().await.unwrap();
     for (h, name) in handles[..2].iter().zip(["vm", "snapshot"]) {
         assert!(h.calls().contains(&Call::Resolve));
-        assert!(
-            h.collect_calls().is_empty(),
-            "{name} was asked to collect nothing"
-        );
-        assert_eq!(
-            report.module(name).unwrap().status,
-            ModuleStatus::NothingToDo
-        );
+        assert!(h.collect_calls().is_empty(), "{name} was asked to collect nothing");
+        assert_eq!(report.module(name).unwrap().status, ModuleStatus::NothingToDo);
         assert_eq!(report.module(name).unwrap().durations.collect, None);
     }
     // A second cycle finds nothing anywhere, and calls no collect at all.
@@ -373,8 +339,7 @@ async fn plan_returns_targets_with_reasons_and_collects_nothing() {
     assert_eq!(handles[2].objects().len(), 6);
     assert_no_lock_held(&handles);
     assert!(
-        plan.to_string()
-            .contains("- b4: not referenced by any other module"),
+        plan.to_string().contains("- b4: not referenced by any other module"),
         "{plan}"
     );
 }
@@ -448,10 +413,7 @@ async fn a_panicking_locker_skips_its_module_and_the_others_are_released() {
         .build()
         .unwrap();
     let err = gc.run().await.expect_err("must abort");
-    assert!(
-        err.to_string().contains("b (locker panicked: locker bug)"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("b (locker panicked: locker bug)"), "{err}");
     handle.locker().assert_all_released();
     assert_eq!(handle.objects(), ["x"]);
 }
@@ -468,10 +430,7 @@ async fn reads_run_concurrently() {
     let start = tokio::time::Instant::now();
     let report = gc.run().await.unwrap();
     let took = start.elapsed();
-    assert!(
-        took < Duration::from_millis(150),
-        "four 100 ms reads took {took:?}"
-    );
+    assert!(took < Duration::from_millis(150), "four 100 ms reads took {took:?}");
     assert!(report.phases.read >= Duration::from_millis(100));
 }
 
@@ -506,10 +465,7 @@ async fn the_report_serializes_with_statuses_and_durations() {
     let report = gc.run().await.unwrap();
     let json = serde_json::to_value(&report).unwrap();
     let modules = json["modules"].as_array().unwrap();
-    let names: Vec<&str> = modules
-        .iter()
-        .map(|m| m["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = modules.iter().map(|m| m["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["images", "snapshot", "vm"]);
     assert_eq!(modules[0]["status"], "collected");
     assert_eq!(modules[0]["collected"], 3);

@@ -29,10 +29,7 @@ async fn two_file_lockers_on_one_path_exclude_each_other() {
     let path = dir.path().join("store.lock");
     let (a, b) = (FileLocker::new(&path), FileLocker::new(&path));
     let guard = a.try_lock().await.unwrap().expect("free");
-    assert!(
-        b.try_lock().await.unwrap().is_none(),
-        "flock did not exclude"
-    );
+    assert!(b.try_lock().await.unwrap().is_none(), "flock did not exclude");
     guard.release().await.unwrap();
     b.try_lock()
         .await
@@ -53,15 +50,9 @@ async fn a_missing_lock_directory_is_an_error_naming_it_and_is_not_created() {
         matches!(&err, LockError::MissingDirectory { dir, .. } if *dir == missing),
         "{err}"
     );
-    assert!(
-        err.to_string().contains(&missing.display().to_string()),
-        "{err}"
-    );
+    assert!(err.to_string().contains(&missing.display().to_string()), "{err}");
     assert!(!missing.exists(), "the directory was created");
-    let err = locker
-        .lock()
-        .await
-        .expect_err("lock() must fail too, not wait");
+    let err = locker.lock().await.expect_err("lock() must fail too, not wait");
     assert!(matches!(err, LockError::MissingDirectory { .. }));
 
     // In a cycle, the module is skipped with that reason.
@@ -117,12 +108,7 @@ fn hold_lock_helper() {
 
 fn spawn_holder(path: &std::path::Path) -> Child {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "hold_lock_helper",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", "hold_lock_helper", "--nocapture", "--test-threads=1"])
         .env(HOLD_ENV, path)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -46,11 +46,7 @@ impl<'a> Module<'a> {
                 })
                 .collect()
         });
-        Module {
-            input,
-            attrs,
-            fields,
-        }
+        Module { input, attrs, fields }
     }
 }
 
@@ -72,11 +68,7 @@ impl<'a> SnapshotStruct<'a> {
 
 /// The fields of a struct, each with how to name it (`self.x` or `self.0`);
 /// an error, and `None`, for an enum or a union.
-fn struct_fields<'a>(
-    ctxt: &Ctxt,
-    input: &'a DeriveInput,
-    derive: &str,
-) -> Option<Vec<(Member, &'a syn::Field)>> {
+fn struct_fields<'a>(ctxt: &Ctxt, input: &'a DeriveInput, derive: &str) -> Option<Vec<(Member, &'a syn::Field)>> {
     let fields = match &input.data {
         Data::Struct(data) => &data.fields,
         Data::Enum(data) => {

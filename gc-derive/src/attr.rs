@@ -94,25 +94,19 @@ pub fn module_attrs(ctxt: &Ctxt, attrs: &[Attribute]) -> ModuleAttrs {
         if key.is_ident("name") {
             a.name.parse(ctxt, meta, "a string: name = \"images\"")?;
         } else if key.is_ident("snapshot") {
-            a.snapshot
-                .parse(ctxt, meta, "a type: snapshot = MySnapshot")?;
+            a.snapshot.parse(ctxt, meta, "a type: snapshot = MySnapshot")?;
         } else if key.is_ident("id") {
             a.id.parse(ctxt, meta, "a type: id = String")?;
         } else if key.is_ident("read") {
-            a.read
-                .parse(ctxt, meta, "a method name: read = read_index")?;
+            a.read.parse(ctxt, meta, "a method name: read = read_index")?;
         } else if key.is_ident("resolve") {
-            a.resolve
-                .parse(ctxt, meta, "a method name: resolve = find_orphans")?;
+            a.resolve.parse(ctxt, meta, "a method name: resolve = find_orphans")?;
         } else if key.is_ident("collect") {
-            a.collect
-                .parse(ctxt, meta, "a method name: collect = remove_all")?;
+            a.collect.parse(ctxt, meta, "a method name: collect = remove_all")?;
         } else if key.is_ident("remove") {
-            a.remove
-                .parse(ctxt, meta, "a method name: remove = remove_blob")?;
+            a.remove.parse(ctxt, meta, "a method name: remove = remove_blob")?;
         } else if key.is_ident("concurrency") {
-            a.concurrency
-                .parse(ctxt, meta, "a whole number: concurrency = 8")?;
+            a.concurrency.parse(ctxt, meta, "a whole number: concurrency = 8")?;
         } else if key.is_ident("lock") || key.is_ident("refs") {
             ctxt.error_spanned_by(key, "this key goes on a field, not on the struct");
             skip_value(meta.input)?;
@@ -129,8 +123,7 @@ pub fn module_field_lock(ctxt: &Ctxt, attrs: &[Attribute]) -> Option<Path> {
     let mut lock: Setting<Path> = Setting::new("lock");
     for_each_key(ctxt, attrs, |meta| {
         if meta.path.is_ident("lock") {
-            if meta.input.peek(Token![=]) || !(meta.input.is_empty() || meta.input.peek(Token![,]))
-            {
+            if meta.input.peek(Token![=]) || !(meta.input.is_empty() || meta.input.peek(Token![,])) {
                 ctxt.error_spanned_by(&meta.path, "`lock` takes no value: #[gc(lock)]");
                 skip_value(meta.input)?;
             }
@@ -163,10 +156,7 @@ pub fn snapshot_field_refs(ctxt: &Ctxt, attrs: &[Attribute]) -> Option<Path> {
 pub fn snapshot_attrs(ctxt: &Ctxt, attrs: &[Attribute]) {
     for_each_key(ctxt, attrs, |meta| {
         if meta.path.is_ident("refs") {
-            ctxt.error_spanned_by(
-                &meta.path,
-                "`refs` goes on a field holding a set, not on the struct",
-            );
+            ctxt.error_spanned_by(&meta.path, "`refs` goes on a field holding a set, not on the struct");
             skip_value(meta.input)?;
             Ok(())
         } else {
@@ -177,11 +167,7 @@ pub fn snapshot_attrs(ctxt: &Ctxt, attrs: &[Attribute]) {
 
 /// Calls `f` on every key of every `#[gc(...)]` in `attrs`. A syntax error
 /// stops that attribute only.
-fn for_each_key(
-    ctxt: &Ctxt,
-    attrs: &[Attribute],
-    mut f: impl FnMut(&ParseNestedMeta) -> syn::Result<()>,
-) {
+fn for_each_key(ctxt: &Ctxt, attrs: &[Attribute], mut f: impl FnMut(&ParseNestedMeta) -> syn::Result<()>) {
     for attr in attrs.iter().filter(|a| a.path().is_ident("gc")) {
         if let Err(e) = attr.parse_nested_meta(|meta| f(&meta)) {
             ctxt.syn_error(e);
@@ -194,20 +180,14 @@ fn unknown(ctxt: &Ctxt, meta: &ParseNestedMeta, expected: &str) -> syn::Result<(
         .path
         .get_ident()
         .map_or_else(|| "?".to_owned(), ToString::to_string);
-    ctxt.error_spanned_by(
-        &meta.path,
-        format!("unknown key `{key}`; expected: {expected}"),
-    );
+    ctxt.error_spanned_by(&meta.path, format!("unknown key `{key}`; expected: {expected}"));
     skip_value(meta.input).map(drop)
 }
 
 /// Parses `= value` as a `T`. A missing or unparsable value is recorded and
 /// skipped, so that the keys after it are still checked.
 fn value<T: Parse>(ctxt: &Ctxt, meta: &ParseNestedMeta, expected: &str) -> syn::Result<Option<T>> {
-    let key = meta
-        .path
-        .get_ident()
-        .map_or_else(String::new, ToString::to_string);
+    let key = meta.path.get_ident().map_or_else(String::new, ToString::to_string);
     if !meta.input.peek(Token![=]) {
         ctxt.error_spanned_by(&meta.path, format!("`{key}` needs a value: {expected}"));
         skip_value(meta.input)?;

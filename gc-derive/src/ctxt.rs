@@ -14,9 +14,7 @@ pub struct Ctxt {
 impl Ctxt {
     /// Records an error whose span covers `tokens`.
     pub fn error_spanned_by(&self, tokens: impl ToTokens, message: impl Display) {
-        self.errors
-            .borrow_mut()
-            .push(syn::Error::new_spanned(tokens, message));
+        self.errors.borrow_mut().push(syn::Error::new_spanned(tokens, message));
     }
 
     /// Records an error of syn's.

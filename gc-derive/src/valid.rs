@@ -77,23 +77,17 @@ impl Module<'_> {
             }
         }
 
-        let concurrency = a
-            .concurrency
-            .get()
-            .and_then(|lit| match lit.base10_parse::<usize>() {
-                Ok(0) => {
-                    ctxt.error_spanned_by(lit, "`concurrency` must be at least 1");
-                    None
-                }
-                Ok(n) => Some(n),
-                Err(e) => {
-                    ctxt.error_spanned_by(
-                        lit,
-                        format!("`concurrency` must be a whole number: {e}"),
-                    );
-                    None
-                }
-            });
+        let concurrency = a.concurrency.get().and_then(|lit| match lit.base10_parse::<usize>() {
+            Ok(0) => {
+                ctxt.error_spanned_by(lit, "`concurrency` must be at least 1");
+                None
+            }
+            Ok(n) => Some(n),
+            Err(e) => {
+                ctxt.error_spanned_by(lit, format!("`concurrency` must be a whole number: {e}"));
+                None
+            }
+        });
 
         // On presence, not on parsed values: a value that did not parse was
         // an error already, and is no missing key.

@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use gc_core::{
-    CollectOutcome, GcModule, LocalLocker, Locker, ModuleStatus, Neighbours, Orchestrator, Others,
-    RefKind, Targets,
+    CollectOutcome, GcModule, LocalLocker, Locker, ModuleStatus, Neighbours, Orchestrator, Others, RefKind, Targets,
 };
 use gc_testkit::{FakeModule, RefsSnapshot};
 
@@ -33,11 +32,7 @@ pub struct Store {
 impl Store {
     fn with_blobs(n: usize) -> Arc<Store> {
         let store = Store::default();
-        store
-            .blobs
-            .lock()
-            .unwrap()
-            .extend((0..n).map(|i| format!("b{i:02}")));
+        store.blobs.lock().unwrap().extend((0..n).map(|i| format!("b{i:02}")));
         Arc::new(store)
     }
 
@@ -51,10 +46,7 @@ impl Store {
     fn resolve(snap: &BlobSnapshot, others: &Others<'_>) -> anyhow::Result<Targets<String>> {
         let pinned = others.refs::<BlobRefs>()?;
         let mut targets = Targets::new();
-        targets.extend(
-            snap.on_disk.iter().filter(|b| !pinned.contains(b)).cloned(),
-            "unused",
-        );
+        targets.extend(snap.on_disk.iter().filter(|b| !pinned.contains(b)).cloned(), "unused");
         Ok(targets)
     }
 
@@ -63,10 +55,7 @@ impl Store {
         self.most_in_flight.fetch_max(now, Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(10)).await;
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        anyhow::ensure!(
-            !self.failing.lock().unwrap().contains(id),
-            "blob {id} is busy"
-        );
+        anyhow::ensure!(!self.failing.lock().unwrap().contains(id), "blob {id} is busy");
         self.blobs.lock().unwrap().remove(id);
         Ok(())
     }
@@ -91,11 +80,7 @@ impl ImageStore {
     async fn gc_read(&self) -> anyhow::Result<BlobSnapshot> {
         self.store.read()
     }
-    fn gc_resolve(
-        &self,
-        snap: &BlobSnapshot,
-        others: &Others<'_>,
-    ) -> anyhow::Result<Targets<String>> {
+    fn gc_resolve(&self, snap: &BlobSnapshot, others: &Others<'_>) -> anyhow::Result<Targets<String>> {
         Store::resolve(snap, others)
     }
     async fn remove_blob(&self, id: &str) -> anyhow::Result<()> {
@@ -175,16 +160,9 @@ async fn reports_per_id_failures<M: GcModule>(module: M, store: &Store) {
     let m = report.module("image_store").unwrap();
     assert_eq!(m.status, ModuleStatus::PartiallyCollected);
     assert_eq!((m.targets, m.collected), (10, 8));
-    let mut failed: Vec<(&str, &str)> = m
-        .failed
-        .iter()
-        .map(|f| (f.id.as_str(), f.error.as_str()))
-        .collect();
+    let mut failed: Vec<(&str, &str)> = m.failed.iter().map(|f| (f.id.as_str(), f.error.as_str())).collect();
     failed.sort();
-    assert_eq!(
-        failed,
-        [("b03", "blob b03 is busy"), ("b07", "blob b07 is busy")]
-    );
+    assert_eq!(failed, [("b03", "blob b03 is busy"), ("b07", "blob b07 is busy")]);
     let left: Vec<String> = store.blobs.lock().unwrap().iter().cloned().collect();
     assert_eq!(left, ["b03", "b07"]);
 }
@@ -209,16 +187,9 @@ async fn wraps_read_errors_with_the_module_name<M: GcModule>(module: M, store: &
     assert_eq!(err, "reading module image_store: index unreadable");
 }
 
-async fn resolves_against_hand_made_neighbours<
-    M: GcModule<Snapshot = BlobSnapshot, Id = String>,
->(
-    module: M,
-) {
+async fn resolves_against_hand_made_neighbours<M: GcModule<Snapshot = BlobSnapshot, Id = String>>(module: M) {
     let snapshot = module.read().await.unwrap();
-    let neighbours = Neighbours::new().with(
-        "vm",
-        RefsSnapshot::new().with::<BlobRefs>(["b01".to_owned()]),
-    );
+    let neighbours = Neighbours::new().with("vm", RefsSnapshot::new().with::<BlobRefs>(["b01".to_owned()]));
     let targets = neighbours.resolve(&module, &snapshot).unwrap();
     assert_eq!(targets.into_ids(), ["b00", "b02"]);
 }
@@ -255,11 +226,7 @@ side_by_side!(
 );
 side_by_side!(both_report_per_id_failures, 10, reports_per_id_failures);
 side_by_side!(both_bound_concurrency, 40, bounds_concurrency);
-side_by_side!(
-    both_wrap_read_errors,
-    3,
-    wraps_read_errors_with_the_module_name
-);
+side_by_side!(both_wrap_read_errors, 3, wraps_read_errors_with_the_module_name);
 
 #[tokio::test]
 async fn both_resolve_against_hand_made_neighbours() {
@@ -313,11 +280,7 @@ async fn a_panic_in_one_removal_fails_that_id_only() {
     assert_eq!(m.collected, 2);
     assert_eq!(m.failed.len(), 1);
     assert_eq!(m.failed[0].id, "boom");
-    assert!(
-        m.failed[0].error.contains("removal panicked"),
-        "{}",
-        m.failed[0].error
-    );
+    assert!(m.failed[0].error.contains("removal panicked"), "{}", m.failed[0].error);
 }
 
 /// Generic modules and where-clauses work.

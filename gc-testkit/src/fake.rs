@@ -7,10 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use anyhow::anyhow;
-use gc_core::{
-    CollectOutcome, GcModule, Locker, Others, Phase, Provider, RefKind, RefsError, Snapshot,
-    Targets,
-};
+use gc_core::{CollectOutcome, GcModule, Locker, Others, Phase, Provider, RefKind, RefsError, Snapshot, Targets};
 use tokio::sync::Notify;
 
 use crate::{MemLocker, MemLockerHandle, RefsSnapshot};
@@ -198,10 +195,7 @@ impl FakeModuleBuilder {
     /// let m = gc_testkit::FakeModule::builder("vm").provides::<VmRefs>(["vm-1"]).build();
     /// # drop(m);
     /// ```
-    pub fn provides<K: RefKind<Id = String>>(
-        mut self,
-        ids: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
+    pub fn provides<K: RefKind<Id = String>>(mut self, ids: impl IntoIterator<Item = impl Into<String>>) -> Self {
         set_provided::<K>(&mut self.script, ids.into_iter().map(Into::into).collect());
         self
     }
@@ -266,10 +260,9 @@ impl FakeModuleBuilder {
 fn set_provided<K: RefKind<Id = String>>(script: &mut Script, ids: Vec<String>) {
     let kind = TypeId::of::<K>();
     script.provides.retain(|(k, _)| *k != kind);
-    script.provides.push((
-        kind,
-        Arc::new(move |s: RefsSnapshot| s.with::<K>(ids.iter().cloned())),
-    ));
+    script
+        .provides
+        .push((kind, Arc::new(move |s: RefsSnapshot| s.with::<K>(ids.iter().cloned()))));
 }
 
 impl FakeHandle {
@@ -319,14 +312,8 @@ impl FakeHandle {
     /// let m = gc_testkit::FakeModule::builder("vm").build();
     /// m.handle().set_provided::<BlobRefs>(["b1"]);
     /// ```
-    pub fn set_provided<K: RefKind<Id = String>>(
-        &self,
-        ids: impl IntoIterator<Item = impl Into<String>>,
-    ) {
-        set_provided::<K>(
-            &mut lock(&self.state.script),
-            ids.into_iter().map(Into::into).collect(),
-        );
+    pub fn set_provided<K: RefKind<Id = String>>(&self, ids: impl IntoIterator<Item = impl Into<String>>) {
+        set_provided::<K>(&mut lock(&self.state.script), ids.into_iter().map(Into::into).collect());
     }
 
     /// Makes `read` fail with `message` (`None`: succeed again).
@@ -513,8 +500,7 @@ impl GcModule for FakeModule {
         self.enter(Phase::Read).await?;
         let (error, provides) = {
             let script = lock(&self.state.script);
-            let provides: Vec<AddRefs> =
-                script.provides.iter().map(|(_, f)| Arc::clone(f)).collect();
+            let provides: Vec<AddRefs> = script.provides.iter().map(|(_, f)| Arc::clone(f)).collect();
             (script.read_error.clone(), provides)
         };
         if let Some(message) = error {
@@ -527,11 +513,7 @@ impl GcModule for FakeModule {
         })
     }
 
-    fn resolve(
-        &self,
-        snapshot: &FakeSnapshot,
-        others: &Others<'_>,
-    ) -> anyhow::Result<Targets<String>> {
+    fn resolve(&self, snapshot: &FakeSnapshot, others: &Others<'_>) -> anyhow::Result<Targets<String>> {
         lock(&self.state.calls).push(Call::Resolve);
         let (error, panics, fixed) = {
             let script = lock(&self.state.script);

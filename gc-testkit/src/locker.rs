@@ -24,10 +24,7 @@ struct State {
 
 impl State {
     fn next_failure(&self) -> Option<String> {
-        self.failures
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop_front()
+        self.failures.lock().unwrap_or_else(PoisonError::into_inner).pop_front()
     }
 
     fn delay(&self) -> Duration {
@@ -107,9 +104,7 @@ impl MemLocker {
     /// ```
     #[allow(clippy::new_ret_no_self)]
     pub fn new() -> (MemLocker, MemLockerHandle) {
-        let locker = MemLocker {
-            state: Arc::default(),
-        };
+        let locker = MemLocker { state: Arc::default() };
         let handle = locker.handle();
         (locker, handle)
     }
@@ -177,11 +172,7 @@ impl MemLockerHandle {
     /// # });
     /// ```
     pub fn delay(&self, delay: Duration) {
-        *self
-            .state
-            .delay
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = delay;
+        *self.state.delay.lock().unwrap_or_else(PoisonError::into_inner) = delay;
     }
 
     /// Makes every guard handed out so far report its lock as lost from

@@ -63,14 +63,7 @@ async fn delay_slows_acquisition() {
     let (locker, handle) = MemLocker::new();
     handle.delay(Duration::from_secs(5));
     let start = tokio::time::Instant::now();
-    locker
-        .try_lock()
-        .await
-        .unwrap()
-        .unwrap()
-        .release()
-        .await
-        .unwrap();
+    locker.try_lock().await.unwrap().unwrap().release().await.unwrap();
     assert!(start.elapsed() >= Duration::from_secs(5));
 }
 
@@ -81,9 +74,7 @@ async fn a_held_mem_locker_makes_its_fake_module_busy() {
     let gc = Orchestrator::builder().module(m).build().unwrap();
     let writer = h.locker().hold().await;
     let err = gc.run().await.unwrap_err();
-    assert!(
-        matches!(&err, GcError::Skipped { skipped } if matches!(skipped[0].reason, SkipReason::Busy))
-    );
+    assert!(matches!(&err, GcError::Skipped { skipped } if matches!(skipped[0].reason, SkipReason::Busy)));
     drop(writer);
     gc.run().await.unwrap();
     assert!(h.objects().is_empty());

@@ -49,17 +49,15 @@ fn spec() -> impl Strategy<Value = Spec> {
         flag(30),
     )
         .prop_map(
-            |(objects, provides, consumes, busy, lock_error, read_fails, failing, plan_first)| {
-                Spec {
-                    objects,
-                    provides,
-                    consumes,
-                    busy,
-                    lock_error,
-                    read_fails,
-                    failing,
-                    plan_first,
-                }
+            |(objects, provides, consumes, busy, lock_error, read_fails, failing, plan_first)| Spec {
+                objects,
+                provides,
+                consumes,
+                busy,
+                lock_error,
+                read_fails,
+                failing,
+                plan_first,
             },
         )
 }
@@ -99,9 +97,7 @@ async fn check(specs: Vec<Spec>) -> Result<(), TestCaseError> {
         handles.push(h);
         builder = builder.module(m);
     }
-    let gc = builder
-        .build()
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let gc = builder.build().map_err(|e| TestCaseError::fail(e.to_string()))?;
 
     // "Another operation" holds the busy modules' locks during the cycle.
     let mut holders = Vec::new();
@@ -124,9 +120,7 @@ async fn check(specs: Vec<Spec>) -> Result<(), TestCaseError> {
     let result = gc.run().await;
     drop(holders);
 
-    let lock_trouble = specs
-        .iter()
-        .any(|s| s.busy || (s.lock_error && !plan_first));
+    let lock_trouble = specs.iter().any(|s| s.busy || (s.lock_error && !plan_first));
     let read_trouble = specs.iter().any(|s| s.read_fails);
     let aborted = lock_trouble || read_trouble;
     for (i, (s, h)) in specs.iter().zip(&handles).enumerate() {
@@ -140,10 +134,7 @@ async fn check(specs: Vec<Spec>) -> Result<(), TestCaseError> {
             .flat_map(|(_, o)| ids(&o.provides))
             .collect();
         if aborted {
-            prop_assert!(
-                h.collect_calls().is_empty(),
-                "m{i} collected in an aborted cycle"
-            );
+            prop_assert!(h.collect_calls().is_empty(), "m{i} collected in an aborted cycle");
             prop_assert_eq!(&after, &before, "m{} changed in an aborted cycle", i);
         } else {
             let kept: BTreeSet<String> = if s.consumes {
@@ -157,8 +148,7 @@ async fn check(specs: Vec<Spec>) -> Result<(), TestCaseError> {
                 "m{i} lost a referenced ID: kept {kept:?}, after {after:?}"
             );
             // Liveness: everything else went, but for the failing IDs.
-            let failing: BTreeSet<String> =
-                before.intersection(&ids(&s.failing)).cloned().collect();
+            let failing: BTreeSet<String> = before.intersection(&ids(&s.failing)).cloned().collect();
             let expected: BTreeSet<String> = kept.union(&failing).cloned().collect();
             prop_assert_eq!(&after, &expected, "m{} did not collect its garbage", i);
         }

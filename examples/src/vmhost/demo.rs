@@ -28,20 +28,13 @@ pub async fn seed(host: &VmHost) -> anyhow::Result<()> {
         .images
         .add_image("debian:12", &["debian-base", "debian-tools"])
         .await?;
-    let alpine = host
-        .images
-        .add_image("alpine:3.20", &["alpine-base"])
-        .await?;
+    let alpine = host.images.add_image("alpine:3.20", &["alpine-base"]).await?;
     host.images.add_image("busybox:old", &["busybox"]).await?;
 
     host.vms.create_vm("vm-web", &ubuntu).await?;
     host.vms.create_vm("vm-db", &debian).await?;
     host.vms.create_vm("vm-old", &alpine).await?;
-    for (vm, address) in [
-        ("vm-web", "10.0.0.2"),
-        ("vm-db", "10.0.0.3"),
-        ("vm-old", "10.0.0.4"),
-    ] {
+    for (vm, address) in [("vm-web", "10.0.0.2"), ("vm-db", "10.0.0.3"), ("vm-old", "10.0.0.4")] {
         host.network.add_record(vm, address).await?;
     }
     host.snapshots

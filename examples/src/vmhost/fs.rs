@@ -34,11 +34,7 @@ pub struct Listing {
 /// anything of the wrong kind. A missing directory is an error: the store is
 /// not what it should be, and reading it as empty would make everything
 /// look orphaned.
-pub fn list(
-    dir: &Path,
-    kind: EntryKind,
-    extra: fn(&str) -> Result<&str, BadName>,
-) -> anyhow::Result<Listing> {
+pub fn list(dir: &Path, kind: EntryKind, extra: fn(&str) -> Result<&str, BadName>) -> anyhow::Result<Listing> {
     let mut listing = Listing::default();
     for entry in fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
         let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
@@ -122,7 +118,5 @@ pub fn write_json(path: &Path, value: &impl Serialize) -> anyhow::Result<()> {
 pub async fn blocking_read<T: Send + 'static>(
     f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .context("read task failed")?
+    tokio::task::spawn_blocking(f).await.context("read task failed")?
 }

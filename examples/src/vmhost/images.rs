@@ -100,11 +100,7 @@ impl GcModule for ImageStore {
         .await
     }
 
-    fn resolve(
-        &self,
-        snap: &ImageSnapshot,
-        others: &Others<'_>,
-    ) -> anyhow::Result<Targets<String>> {
+    fn resolve(&self, snap: &ImageSnapshot, others: &Others<'_>) -> anyhow::Result<Targets<String>> {
         let in_use = others.refs::<BlobRefs>()?;
         let mut targets = Targets::new();
         targets.extend(

@@ -83,11 +83,7 @@ impl VmHost {
         for dir in DIRS {
             let path = root.join(dir);
             if !path.is_dir() {
-                bail!(
-                    "{} is not a VM host: {} is missing",
-                    root.display(),
-                    path.display()
-                );
+                bail!("{} is not a VM host: {} is missing", root.display(), path.display());
             }
         }
         let root = root
@@ -96,10 +92,7 @@ impl VmHost {
         let locker = |module: &str| FileLocker::new(root.join(module).join(".lock"));
         Ok(VmHost {
             vms: Arc::new(VmStore::new(root.join("vm"), locker("vm"))),
-            snapshots: Arc::new(SnapshotStore::new(
-                root.join("snapshot"),
-                locker("snapshot"),
-            )),
+            snapshots: Arc::new(SnapshotStore::new(root.join("snapshot"), locker("snapshot"))),
             images: Arc::new(ImageStore::new(root.join("images"), locker("images"))),
             network: Arc::new(NetworkStore::new(root.join("network"), locker("network"))),
             root,

@@ -43,10 +43,7 @@ impl NetworkStore {
     pub async fn add_record(&self, vm: &str, address: &str) -> anyhow::Result<()> {
         let vm = super::names::check_name(vm.as_ref()).map_err(|bad| anyhow::anyhow!("{bad}"))?;
         let guard = self.locker.lock().await?;
-        std::fs::write(
-            self.records_dir().join(vm),
-            format!("{{\"address\":\"{address}\"}}\n"),
-        )?;
+        std::fs::write(self.records_dir().join(vm), format!("{{\"address\":\"{address}\"}}\n"))?;
         guard.release().await?;
         Ok(())
     }
@@ -66,11 +63,7 @@ impl NetworkStore {
         .await
     }
 
-    fn gc_resolve(
-        &self,
-        snap: &NetworkSnapshot,
-        others: &Others<'_>,
-    ) -> anyhow::Result<Targets<String>> {
+    fn gc_resolve(&self, snap: &NetworkSnapshot, others: &Others<'_>) -> anyhow::Result<Targets<String>> {
         let live = others.refs::<VmRefs>()?;
         let mut targets = Targets::new();
         targets.extend(

@@ -64,12 +64,7 @@ impl SnapshotStore {
     }
 
     /// A writer: records a snapshot of `vm` pinning `blobs`, under the lock.
-    pub async fn create_snapshot(
-        &self,
-        id: &str,
-        vm: &str,
-        blobs: &[String],
-    ) -> anyhow::Result<()> {
+    pub async fn create_snapshot(&self, id: &str, vm: &str, blobs: &[String]) -> anyhow::Result<()> {
         let id = super::names::check_name(id.as_ref()).map_err(|bad| anyhow::anyhow!("{bad}"))?;
         let guard = self.locker.lock().await?;
         let path = self.dir.join("index.json");
@@ -109,11 +104,7 @@ impl SnapshotStore {
             let index: SnapshotIndex = fs::read_json(&index_path)?;
             let listing = fs::list(&data_dir, EntryKind::Dir, any_name)?;
             Ok(SnapshotSnapshot {
-                blobs: index
-                    .snapshots
-                    .values()
-                    .flat_map(|s| s.blobs.iter().cloned())
-                    .collect(),
+                blobs: index.snapshots.values().flat_map(|s| s.blobs.iter().cloned()).collect(),
                 snapshots: index.snapshots.into_keys().collect(),
                 data_dirs: listing.names,
                 bad: listing.bad,
@@ -122,17 +113,10 @@ impl SnapshotStore {
         .await
     }
 
-    fn gc_resolve(
-        &self,
-        snap: &SnapshotSnapshot,
-        _others: &Others<'_>,
-    ) -> anyhow::Result<Targets<String>> {
+    fn gc_resolve(&self, snap: &SnapshotSnapshot, _others: &Others<'_>) -> anyhow::Result<Targets<String>> {
         let mut targets = Targets::new();
         targets.extend(
-            snap.data_dirs
-                .iter()
-                .filter(|d| !snap.snapshots.contains(*d))
-                .cloned(),
+            snap.data_dirs.iter().filter(|d| !snap.snapshots.contains(*d)).cloned(),
             "data directory of a snapshot that is not in the snapshot index",
         );
         for bad in &snap.bad {

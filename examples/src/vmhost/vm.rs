@@ -64,12 +64,7 @@ impl VmStore {
         let guard = self.locker.lock().await?;
         let path = self.dir.join("index.json");
         let mut index: VmIndex = fs::read_json(&path)?;
-        index.vms.insert(
-            id.to_owned(),
-            VmRecord {
-                blobs: blobs.to_vec(),
-            },
-        );
+        index.vms.insert(id.to_owned(), VmRecord { blobs: blobs.to_vec() });
         std::fs::create_dir_all(self.run_dir().join(id))?;
         std::fs::write(self.run_dir().join(id).join("console.log"), b"booted\n")?;
         fs::write_json(&path, &index)?;
@@ -108,11 +103,7 @@ impl GcModule for VmStore {
             let index: VmIndex = fs::read_json(&index_path)?;
             let listing = fs::list(&run_dir, EntryKind::Dir, any_name)?;
             Ok(VmSnapshot {
-                blobs: index
-                    .vms
-                    .values()
-                    .flat_map(|vm| vm.blobs.iter().cloned())
-                    .collect(),
+                blobs: index.vms.values().flat_map(|vm| vm.blobs.iter().cloned()).collect(),
                 vms: index.vms.into_keys().collect(),
                 run_dirs: listing.names,
                 bad: listing.bad,
@@ -124,10 +115,7 @@ impl GcModule for VmStore {
     fn resolve(&self, snap: &VmSnapshot, _others: &Others<'_>) -> anyhow::Result<Targets<String>> {
         let mut targets = Targets::new();
         targets.extend(
-            snap.run_dirs
-                .iter()
-                .filter(|d| !snap.vms.contains(*d))
-                .cloned(),
+            snap.run_dirs.iter().filter(|d| !snap.vms.contains(*d)).cloned(),
             "run directory of a VM that is not in the VM index",
         );
         for bad in &snap.bad {

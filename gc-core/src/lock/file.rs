@@ -104,10 +104,7 @@ impl FileLocker {
     }
 
     /// One flock attempt while holding the in-process lock.
-    fn try_flock(
-        &self,
-        local: OwnedMutexGuard<()>,
-    ) -> Result<Result<LockGuard, OwnedMutexGuard<()>>, LockError> {
+    fn try_flock(&self, local: OwnedMutexGuard<()>) -> Result<Result<LockGuard, OwnedMutexGuard<()>>, LockError> {
         let file = self.open()?;
         match file.try_lock() {
             Ok(()) => Ok(Ok(LockGuard::new(FileHeld {

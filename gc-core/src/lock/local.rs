@@ -79,9 +79,7 @@ impl HeldLock for LocalHeld {
 #[async_trait]
 impl Locker for LocalLocker {
     async fn try_lock(&self) -> Result<Option<LockGuard>, LockError> {
-        Ok(self
-            .try_acquire()
-            .map(|g| LockGuard::new(LocalHeld { _guard: g })))
+        Ok(self.try_acquire().map(|g| LockGuard::new(LocalHeld { _guard: g })))
     }
 
     async fn lock(&self) -> Result<LockGuard, LockError> {

@@ -3,10 +3,18 @@
 mod call;
 mod cycle;
 mod erased;
+mod policy;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::{GcError, GcModule, Report};
 
+use cycle::{Confirmations, Cycle, Mode};
 use erased::{ErasedModule, Typed};
+pub(crate) use policy::Policies;
+pub use policy::{MassDeletionGuard, RunOptions};
 
 /// Runs GC cycles over a fixed set of modules, by the safety model of
 /// `docs/concepts.md`: lock every module in name order, abort unless all are
@@ -56,6 +64,8 @@ use erased::{ErasedModule, Typed};
 pub struct Orchestrator {
     /// Sorted by name: that is the lock order.
     modules: Vec<Box<dyn ErasedModule>>,
+    policies: Policies,
+    confirmations: Confirmations,
 }
 
 impl Orchestrator {
@@ -68,6 +78,17 @@ impl Orchestrator {
     pub fn builder() -> OrchestratorBuilder {
         OrchestratorBuilder {
             modules: Vec::new(),
+            policies: Policies::default(),
+        }
+    }
+
+    fn cycle(&self, mode: Mode, options: RunOptions) -> Cycle<'_> {
+        Cycle {
+            modules: &self.modules,
+            policies: &self.policies,
+            confirmations: &self.confirmations,
+            options,
+            mode,
         }
     }
 
@@ -88,7 +109,19 @@ impl Orchestrator {
     /// # Ok(()) }
     /// ```
     pub async fn run(&self) -> Result<Report, GcError> {
-        cycle::run(&self.modules, cycle::Mode::Collect).await
+        self.run_with(RunOptions::new()).await
+    }
+
+    /// [`run`](Self::run) with options for this run only, such as letting
+    /// it past the mass-deletion guard.
+    ///
+    /// ```
+    /// # async fn f(gc: &gc_core::Orchestrator) -> Result<(), gc_core::GcError> {
+    /// let report = gc.run_with(gc_core::RunOptions::new().allow_mass_deletion()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn run_with(&self, options: RunOptions) -> Result<Report, GcError> {
+        cycle::run(self.cycle(Mode::Collect, options)).await
     }
 
     /// The dry run: the same cycle up to resolve, under the same locks, then
@@ -105,7 +138,18 @@ impl Orchestrator {
     /// # Ok(()) }
     /// ```
     pub async fn plan(&self) -> Result<Report, GcError> {
-        cycle::run(&self.modules, cycle::Mode::Plan).await
+        self.plan_with(RunOptions::new()).await
+    }
+
+    /// [`plan`](Self::plan) with options for this plan only.
+    ///
+    /// ```
+    /// # async fn f(gc: &gc_core::Orchestrator) -> Result<(), gc_core::GcError> {
+    /// let plan = gc.plan_with(gc_core::RunOptions::new().allow_mass_deletion()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn plan_with(&self, options: RunOptions) -> Result<Report, GcError> {
+        cycle::run(self.cycle(Mode::Plan, options)).await
     }
 
     /// The registered modules' names, in lock order.
@@ -120,9 +164,11 @@ impl Orchestrator {
     }
 }
 
-/// Registers modules for an [`Orchestrator`].
+/// Registers modules for an [`Orchestrator`] and sets its policies (see
+/// `docs/policies.md`).
 pub struct OrchestratorBuilder {
     modules: Vec<Box<dyn ErasedModule>>,
+    policies: Policies,
 }
 
 impl OrchestratorBuilder {
@@ -135,7 +181,112 @@ impl OrchestratorBuilder {
     /// # Ok(()) }
     /// ```
     pub fn module(mut self, module: impl GcModule) -> Self {
-        self.modules.push(Box::new(Typed(module)));
+        self.modules.push(Box::new(Typed::new(module)));
+        self
+    }
+
+    /// Dependency-aware partial cycles: a module that cannot be locked or
+    /// read no longer aborts the cycle; it holds back exactly the modules
+    /// that consume a kind it may provide, and the rest run. Off by default
+    /// (fail-closed).
+    ///
+    /// ```
+    /// let gc = gc_core::Orchestrator::builder().partial().build().unwrap();
+    /// # drop(gc);
+    /// ```
+    pub fn partial(mut self) -> Self {
+        self.policies.partial = true;
+        self
+    }
+
+    /// Sets the mass-deletion guard's bound (on by default, with
+    /// [`MassDeletionGuard::default`]).
+    ///
+    /// ```
+    /// use gc_core::MassDeletionGuard;
+    /// let gc = gc_core::Orchestrator::builder()
+    ///     .mass_deletion_guard(MassDeletionGuard { max_share: 0.2, ..MassDeletionGuard::default() })
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(gc);
+    /// ```
+    pub fn mass_deletion_guard(mut self, guard: MassDeletionGuard) -> Self {
+        self.policies.guard = Some(guard);
+        self
+    }
+
+    /// Turns the mass-deletion guard off.
+    ///
+    /// ```
+    /// let gc = gc_core::Orchestrator::builder().no_mass_deletion_guard().build().unwrap();
+    /// # drop(gc);
+    /// ```
+    pub fn no_mass_deletion_guard(mut self) -> Self {
+        self.policies.guard = None;
+        self
+    }
+
+    /// Withholds targets created less than `age` ago (targets that carry
+    /// their creation time, see [`Targets::push_created`](crate::Targets::push_created)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let gc = gc_core::Orchestrator::builder().min_age(Duration::from_secs(24 * 3600)).build().unwrap();
+    /// # drop(gc);
+    /// ```
+    pub fn min_age(mut self, age: Duration) -> Self {
+        self.policies.min_age = Some(age);
+        self
+    }
+
+    /// Collects a target only once it has been resolved in `cycles`
+    /// consecutive cycles of this orchestrator; one that drops out in
+    /// between starts again. `1` (the default) collects at once.
+    ///
+    /// ```
+    /// let gc = gc_core::Orchestrator::builder().confirm_cycles(3).build().unwrap();
+    /// # drop(gc);
+    /// ```
+    pub fn confirm_cycles(mut self, cycles: u32) -> Self {
+        self.policies.confirm_cycles = cycles.max(1);
+        self
+    }
+
+    /// Drops a module's read after `limit`: it counts as a failed read.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let gc = gc_core::Orchestrator::builder().read_timeout(Duration::from_secs(30)).build().unwrap();
+    /// # drop(gc);
+    /// ```
+    pub fn read_timeout(mut self, limit: Duration) -> Self {
+        self.policies.read_timeout = Some(limit);
+        self
+    }
+
+    /// Drops a module's collect after `limit`: that module has failed, the
+    /// others go on, and every lock is released.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let gc = gc_core::Orchestrator::builder().collect_timeout(Duration::from_secs(600)).build().unwrap();
+    /// # drop(gc);
+    /// ```
+    pub fn collect_timeout(mut self, limit: Duration) -> Self {
+        self.policies.collect_timeout = Some(limit);
+        self
+    }
+
+    /// Instead of trying each lock once, retries busy locks with backoff, in
+    /// the fixed order, until `wait` has passed since the cycle began.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let gc = gc_core::Orchestrator::builder().wait_for_locks(Duration::from_secs(5)).build().unwrap();
+    /// # drop(gc);
+    /// ```
+    pub fn wait_for_locks(mut self, wait: Duration) -> Self {
+        self.policies.lock_wait = Some(wait);
         self
     }
 
@@ -175,8 +326,11 @@ impl OrchestratorBuilder {
                 name: pair[0].name().to_owned(),
             });
         }
+        let confirmations = Mutex::new(self.modules.iter().map(|_| HashMap::new()).collect());
         Ok(Orchestrator {
             modules: self.modules,
+            policies: self.policies,
+            confirmations,
         })
     }
 }

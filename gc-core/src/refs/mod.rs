@@ -10,12 +10,12 @@ mod view;
 
 use std::any::{Any, TypeId};
 
-use crate::GcId;
+use crate::{GcId, KindInfo};
 
 pub(crate) use set::ErasedRefSet;
 pub use set::RefSet;
-pub(crate) use view::ReadModule;
 pub use view::{Neighbours, Others, RefsError, RefsView};
+pub(crate) use view::{ReadModule, Unread};
 
 /// A kind of cross-module reference, named by a marker type.
 ///
@@ -74,6 +74,26 @@ pub trait Snapshot: Any + Send + Sync {
     /// provides nothing.
     fn provide<'a>(&'a self, refs: &mut Provider<'a>) {
         let _ = refs;
+    }
+
+    /// The kinds `provide` may hand out, known without a snapshot, so that a
+    /// module that could not be read holds back only the modules that
+    /// consume them (the partial policy). `None`, the default, means
+    /// unknown: such a module, when skipped, holds back every consumer.
+    /// `#[derive(Snapshot)]` fills it in. A snapshot that provides a kind it
+    /// does not declare here fails its read.
+    fn provided_kinds() -> Option<Vec<KindInfo>>
+    where
+        Self: Sized,
+    {
+        None
+    }
+
+    /// How many objects the store holds, for the mass-deletion guard: a
+    /// module whose targets exceed its share of this is withheld. `None`,
+    /// the default, leaves only the guard's absolute bound.
+    fn population(&self) -> Option<usize> {
+        None
     }
 }
 

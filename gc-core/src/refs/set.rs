@@ -75,8 +75,7 @@ pub(crate) trait ErasedRefSet: Send + Sync {
 
 impl<S: RefSet> ErasedRefSet for S {
     fn contains_any(&self, id: &dyn Any) -> bool {
-        id.downcast_ref::<S::Id>()
-            .is_some_and(|id| self.contains(id))
+        id.downcast_ref::<S::Id>().is_some_and(|id| self.contains(id))
     }
     fn len(&self) -> usize {
         RefSet::len(self)

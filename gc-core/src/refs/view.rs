@@ -4,6 +4,7 @@ use std::any::{Any, TypeId};
 use std::marker::PhantomData;
 
 use super::{ErasedRefSet, ProvidedSet, Provider, RefKind, Snapshot};
+use crate::KindInfo;
 
 /// A module whose snapshot was read in this cycle, with the sets it provides.
 pub(crate) struct ReadModule<'a> {
@@ -22,6 +23,19 @@ impl<'a> ReadModule<'a> {
     }
 }
 
+/// A module that was not read in this cycle, and the kinds it may provide
+/// (`None`: unknown, so any).
+pub(crate) struct Unread {
+    pub(crate) name: String,
+    pub(crate) provides: Option<Vec<TypeId>>,
+}
+
+impl Unread {
+    fn may_provide(&self, kind: TypeId) -> bool {
+        self.provides.as_ref().is_none_or(|p| p.contains(&kind))
+    }
+}
+
 /// Why [`Others::refs`] could not give a complete view of a reference kind.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -34,6 +48,16 @@ pub enum RefsError {
         kind: &'static str,
         /// The modules that were not read.
         modules: Vec<String>,
+    },
+    /// The module declared the kinds it consumes, and this is not one of
+    /// them: under the partial policy its view would not be guaranteed
+    /// complete.
+    #[error("references of kind {kind} were not declared as consumed (declared: {})", if declared.is_empty() { "none".to_owned() } else { declared.join(", ") })]
+    NotDeclared {
+        /// The kind asked for.
+        kind: &'static str,
+        /// The kinds the module declared.
+        declared: Vec<&'static str>,
     },
 }
 
@@ -56,23 +80,37 @@ pub struct Others<'a> {
     modules: &'a [ReadModule<'a>],
     /// The module whose view this is, left out of it.
     me: Option<usize>,
-    unread: &'a [String],
+    unread: &'a [Unread],
+    /// What the module declared it consumes; `None`: undeclared, so any.
+    consumes: Option<&'a [KindInfo]>,
 }
 
 impl<'a> Others<'a> {
-    /// The view for `modules[me]`: every module but that one. `unread` names
-    /// modules that were not read; a view of any kind then fails rather than
-    /// look complete.
+    /// The view for `modules[me]`: every module but that one. `unread` lists
+    /// modules that were not read; a view of a kind they may provide then
+    /// fails rather than look complete.
     pub(crate) fn new(
         modules: &'a [ReadModule<'a>],
         me: Option<usize>,
-        unread: &'a [String],
+        unread: &'a [Unread],
+        consumes: Option<&'a [KindInfo]>,
     ) -> Self {
         Others {
             modules,
             me,
             unread,
+            consumes,
         }
+    }
+
+    /// Every other module's provided set of `kind`, with its module's name.
+    pub(crate) fn sets_of(&self, kind: TypeId) -> impl Iterator<Item = (&'a str, &'a dyn ErasedRefSet)> + 'a {
+        self.iter_modules().flat_map(move |m| {
+            m.provided
+                .iter()
+                .filter(move |p| p.kind == kind)
+                .map(move |p| (m.name, p.set))
+        })
     }
 
     fn iter_modules(&self) -> impl Iterator<Item = &'a ReadModule<'a>> + 'a {
@@ -101,22 +139,28 @@ impl<'a> Others<'a> {
     /// }
     /// ```
     pub fn refs<K: RefKind>(&self) -> Result<RefsView<'a, K>, RefsError> {
-        if !self.unread.is_empty() {
-            return Err(RefsError::ProvidersNotRead {
+        let kind = TypeId::of::<K>();
+        if let Some(declared) = self.consumes
+            && !declared.iter().any(|k| k.type_id() == kind)
+        {
+            return Err(RefsError::NotDeclared {
                 kind: K::name(),
-                modules: self.unread.to_vec(),
+                declared: declared.iter().map(KindInfo::name).collect(),
             });
         }
-        let kind = TypeId::of::<K>();
-        let sets = self
-            .iter_modules()
-            .flat_map(|m| {
-                m.provided
-                    .iter()
-                    .filter(move |p| p.kind == kind)
-                    .map(move |p| (m.name, p.set))
-            })
+        let missing: Vec<String> = self
+            .unread
+            .iter()
+            .filter(|u| u.may_provide(kind))
+            .map(|u| u.name.clone())
             .collect();
+        if !missing.is_empty() {
+            return Err(RefsError::ProvidersNotRead {
+                kind: K::name(),
+                modules: missing,
+            });
+        }
+        let sets = self.sets_of(kind).collect();
         Ok(RefsView {
             sets,
             _kind: PhantomData,
@@ -294,7 +338,7 @@ impl<'a, K: RefKind> RefsView<'a, K> {
 #[derive(Default)]
 pub struct Neighbours {
     modules: Vec<(String, Box<dyn Snapshot>)>,
-    unread: Vec<String>,
+    unread: Vec<Unread>,
 }
 
 impl Neighbours {
@@ -324,8 +368,9 @@ impl Neighbours {
         self
     }
 
-    /// Marks a module as not read in this cycle: every [`Others::refs`] then
-    /// fails, as it would in a cycle that could not read that module.
+    /// Marks a module as not read in this cycle, providing kinds unknown:
+    /// every [`Others::refs`] then fails, as it would in a cycle that could
+    /// not read that module.
     ///
     /// ```
     /// # use gc_core::RefKind;
@@ -335,7 +380,10 @@ impl Neighbours {
     /// assert!(n.view(|others| others.refs::<BlobRefs>().is_err()));
     /// ```
     pub fn unread(mut self, name: impl Into<String>) -> Self {
-        self.unread.push(name.into());
+        self.unread.push(Unread {
+            name: name.into(),
+            provides: None,
+        });
         self
     }
 
@@ -351,7 +399,7 @@ impl Neighbours {
             .iter()
             .map(|(name, snapshot)| ReadModule::new(name, snapshot.as_ref()))
             .collect();
-        f(&Others::new(&read, None, &self.unread))
+        f(&Others::new(&read, None, &self.unread, None))
     }
 
     /// Calls `module.resolve` on `snapshot`, with these neighbours as the
@@ -363,11 +411,22 @@ impl Neighbours {
     /// let targets = gc_core::Neighbours::new().resolve(module, &snapshot)?;
     /// # Ok(()) }
     /// ```
+    /// The module's declared consumed kinds hold here as in a cycle: asking
+    /// for an undeclared kind is an error.
     pub fn resolve<M: crate::GcModule>(
         &self,
         module: &M,
         snapshot: &M::Snapshot,
     ) -> anyhow::Result<crate::Targets<M::Id>> {
-        self.view(|others| module.resolve(snapshot, others))
+        let declared = crate::module::declarations(module);
+        let read: Vec<ReadModule<'_>> = self
+            .modules
+            .iter()
+            .map(|(name, snapshot)| ReadModule::new(name, snapshot.as_ref()))
+            .collect();
+        module.resolve(
+            snapshot,
+            &Others::new(&read, None, &self.unread, declared.consumes.as_deref()),
+        )
     }
 }

@@ -30,6 +30,9 @@ impl fmt::Display for ModuleStatus {
             ModuleStatus::Collected => "collected",
             ModuleStatus::PartiallyCollected => "partially collected",
             ModuleStatus::Failed => "failed",
+            ModuleStatus::Skipped => "skipped",
+            ModuleStatus::HeldBack => "held back",
+            ModuleStatus::Withheld => "withheld",
         })
     }
 }
@@ -77,6 +80,16 @@ fn write_module(f: &mut fmt::Formatter<'_>, m: &ModuleReport, width: usize) -> f
     match m.status {
         ModuleStatus::Planned => write!(f, "{} to collect", m.targets)?,
         ModuleStatus::NothingToDo => write!(f, "nothing to do")?,
+        ModuleStatus::Skipped => write!(f, "skipped: {}", m.skip_reason.as_deref().unwrap_or("?"))?,
+        ModuleStatus::HeldBack => {
+            let by: Vec<String> = m
+                .held_back_by
+                .iter()
+                .map(|h| format!("{} ({})", h.module, h.kinds.join(", ")))
+                .collect();
+            write!(f, "held back by {}", by.join(", "))?
+        }
+        ModuleStatus::Withheld => write!(f, "withheld: {} targets", m.targets)?,
         status => write!(f, "{status}: {} of {}", m.collected, m.targets)?,
     }
     write!(
@@ -91,6 +104,27 @@ fn write_module(f: &mut fmt::Formatter<'_>, m: &ModuleReport, width: usize) -> f
     writeln!(f, ")")?;
     if let Some(error) = &m.error {
         writeln!(f, "      error: {error}")?;
+    }
+    if let Some(guard) = &m.guard {
+        writeln!(f, "      mass-deletion guard: {guard}")?;
+    }
+    for (what, ids) in [("too young", &m.too_young), ("awaiting confirmation", &m.unconfirmed)] {
+        if ids.count > 0 {
+            let more = if ids.count > ids.sample.len() { ", ..." } else { "" };
+            writeln!(
+                f,
+                "      withheld {} {what}: {}{more}",
+                ids.count,
+                ids.sample.join(", ")
+            )?;
+        }
+    }
+    for drop in &m.backstop {
+        writeln!(
+            f,
+            "      backstop kept {}: {} still references it as {} (a bug in this module's resolve)",
+            drop.id, drop.referenced_by, drop.kind
+        )?;
     }
     for failed in &m.failed {
         writeln!(f, "      failed {}: {}", failed.id, failed.error)?;

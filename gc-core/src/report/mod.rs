@@ -55,6 +55,61 @@ pub struct ModuleReport {
     pub durations: ModuleDurations,
     /// If releasing its lock failed, why.
     pub release_error: Option<String>,
+    /// Partial cycles: why the module was skipped (its lock, or its read).
+    pub skip_reason: Option<String>,
+    /// Partial cycles: the skipped modules that held this one back, and the
+    /// kinds through which it depends on them.
+    pub held_back_by: Vec<HeldBackBy>,
+    /// Why the mass-deletion guard withheld the whole module, if it did.
+    pub guard: Option<String>,
+    /// Targets the `min_age` policy withheld as too young.
+    pub too_young: WithheldIds,
+    /// Targets the `confirm_cycles` policy withheld until confirmed.
+    pub unconfirmed: WithheldIds,
+    /// Targets the referential backstop dropped: each a bug in this module's
+    /// resolve, with the module that still references it.
+    pub backstop: Vec<BackstopDrop>,
+}
+
+/// A skipped module that held another back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeldBackBy {
+    /// The skipped module.
+    pub module: String,
+    /// The kinds it may provide that the held-back module consumes.
+    pub kinds: Vec<String>,
+}
+
+/// Targets a policy withheld: how many, and the first few.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WithheldIds {
+    /// How many.
+    pub count: usize,
+    /// The first [`WithheldIds::SAMPLE`] of them.
+    pub sample: Vec<String>,
+}
+
+impl WithheldIds {
+    /// How many IDs a report keeps as a sample.
+    pub const SAMPLE: usize = 10;
+
+    pub(crate) fn add(&mut self, id: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.sample.len() < Self::SAMPLE {
+            self.sample.push(id());
+        }
+    }
+}
+
+/// A target the referential backstop dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackstopDrop {
+    /// The ID resolve targeted.
+    pub id: String,
+    /// The module that still references it.
+    pub referenced_by: String,
+    /// The kind under which it is referenced.
+    pub kind: String,
 }
 
 /// A module's outcome in a cycle.
@@ -72,6 +127,13 @@ pub enum ModuleStatus {
     PartiallyCollected,
     /// Collect failed as a whole, or no target could be collected.
     Failed,
+    /// Partial cycles: the module could not be locked or read.
+    Skipped,
+    /// Partial cycles: the module consumes a kind that a skipped module
+    /// provides, so it did not resolve or collect.
+    HeldBack,
+    /// The mass-deletion guard withheld every target.
+    Withheld,
 }
 
 /// An ID that collect could not remove.
@@ -182,6 +244,17 @@ impl Report {
         self.modules.iter().map(ModuleReport::failed_count).sum()
     }
 
+    /// Whether any module was skipped or held back (a partial cycle).
+    ///
+    /// ```
+    /// # fn f(report: &gc_core::Report) { if report.is_partial() { println!("partial"); } }
+    /// ```
+    pub fn is_partial(&self) -> bool {
+        self.modules
+            .iter()
+            .any(|m| matches!(m.status, ModuleStatus::Skipped | ModuleStatus::HeldBack))
+    }
+
     /// Whether no collect failed, wholly or in part.
     ///
     /// ```
@@ -210,12 +283,9 @@ impl Report {
     }
 
     fn failed_modules(&self) -> impl Iterator<Item = &ModuleReport> {
-        self.modules.iter().filter(|m| {
-            matches!(
-                m.status,
-                ModuleStatus::Failed | ModuleStatus::PartiallyCollected
-            )
-        })
+        self.modules
+            .iter()
+            .filter(|m| matches!(m.status, ModuleStatus::Failed | ModuleStatus::PartiallyCollected))
     }
 }
 
@@ -227,10 +297,9 @@ impl ModuleReport {
     /// ```
     pub fn failed_count(&self) -> usize {
         match self.status {
-            ModuleStatus::Failed | ModuleStatus::PartiallyCollected => self
-                .targets
-                .saturating_sub(self.collected)
-                .max(self.failed.len()),
+            ModuleStatus::Failed | ModuleStatus::PartiallyCollected => {
+                self.targets.saturating_sub(self.collected).max(self.failed.len())
+            }
             _ => 0,
         }
     }

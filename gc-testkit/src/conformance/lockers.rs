@@ -90,10 +90,7 @@ pub async fn dropped_waiting_lock_leaves_nothing_held<L: Locker>(locker: L) {
     let what = "dropped_waiting_lock_leaves_nothing_held";
     let guard = try_lock_free(&locker, what).await;
     let waited = tokio::time::timeout(Duration::from_millis(20), locker.lock()).await;
-    assert!(
-        waited.is_err(),
-        "{what}: lock() returned while the lock was held"
-    );
+    assert!(waited.is_err(), "{what}: lock() returned while the lock was held");
     guard.release().await.expect("release failed");
     try_lock_free(
         &locker,

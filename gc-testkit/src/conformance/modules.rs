@@ -67,10 +67,7 @@ where
         Err(e) => panic!("{what}: the first collect failed: {e:#}"),
     };
     if let Some(f) = first.failures().first() {
-        panic!(
-            "{what}: the first collect failed for {}: {:#}",
-            f.id, f.error
-        );
+        panic!("{what}: the first collect failed for {}: {:#}", f.id, f.error);
     }
     let after_first = inventory();
     let removed: BTreeSet<String> = before.difference(&after_first).cloned().collect();
@@ -95,11 +92,7 @@ where
         ids.len(),
         "{what}: the second collect did not account for every ID it was given"
     );
-    assert_eq!(
-        inventory(),
-        after_first,
-        "{what}: the second collect deleted more"
-    );
+    assert_eq!(inventory(), after_first, "{what}: the second collect deleted more");
 }
 
 /// `plan()` and `run()` of an orchestrator holding `module` and
@@ -118,20 +111,14 @@ where
     }
     let gc = builder.build().unwrap_or_else(|e| panic!("{what}: {e}"));
     let before = inventory();
-    let plan = gc
-        .plan()
-        .await
-        .unwrap_or_else(|e| panic!("{what}: plan failed: {e}"));
+    let plan = gc.plan().await.unwrap_or_else(|e| panic!("{what}: plan failed: {e}"));
     assert_eq!(inventory(), before, "{what}: plan changed the store");
     let planned: BTreeSet<String> = plan
         .module(&name)
         .map(|m| m.planned.iter().map(|t| t.id.clone()).collect())
         .unwrap_or_default();
 
-    let report = gc
-        .run()
-        .await
-        .unwrap_or_else(|e| panic!("{what}: run failed: {e}"));
+    let report = gc.run().await.unwrap_or_else(|e| panic!("{what}: run failed: {e}"));
     let m = report
         .module(&name)
         .unwrap_or_else(|| panic!("{what}: {name} is missing from the report"));
@@ -161,12 +148,8 @@ where
 /// referencing a random part of `candidates` (IDs in the store, pinned or
 /// not). `snapshot` is the module's own, read from a seeded store.
 #[cfg(feature = "proptest")]
-pub fn resolve_never_targets_referenced<K, M>(
-    module: &M,
-    snapshot: &M::Snapshot,
-    candidates: &[K::Id],
-    cases: u32,
-) where
+pub fn resolve_never_targets_referenced<K, M>(module: &M, snapshot: &M::Snapshot, candidates: &[K::Id], cases: u32)
+where
     K: gc_core::RefKind<Id = M::Id>,
     M: GcModule,
 {
@@ -174,10 +157,7 @@ pub fn resolve_never_targets_referenced<K, M>(
     use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
     let what = "resolve_never_targets_referenced";
-    assert!(
-        !candidates.is_empty(),
-        "{what}: give at least one candidate ID"
-    );
+    assert!(!candidates.is_empty(), "{what}: give at least one candidate ID");
     let n = candidates.len();
     let mut runner = TestRunner::new(Config {
         cases,
@@ -192,10 +172,7 @@ pub fn resolve_never_targets_referenced<K, M>(
         for (i, set) in sets.iter().enumerate() {
             let ids: Vec<K::Id> = set.iter().map(|&j| candidates[j].clone()).collect();
             referenced.extend(ids.iter().cloned());
-            neighbours = neighbours.with(
-                format!("neighbour-{i}"),
-                crate::RefsSnapshot::new().with::<K>(ids),
-            );
+            neighbours = neighbours.with(format!("neighbour-{i}"), crate::RefsSnapshot::new().with::<K>(ids));
         }
         let targets = neighbours
             .resolve(module, snapshot)
