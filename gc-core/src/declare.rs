@@ -154,6 +154,18 @@ impl<I: GcId> Declarations<I> {
         self
     }
 
+    /// This module's snapshot provides no references at all.
+    ///
+    /// ```
+    /// # fn f(d: &mut gc_core::Declarations<String>) {
+    /// d.provides_nothing();
+    /// # }
+    /// ```
+    pub fn provides_nothing(&mut self) -> &mut Self {
+        self.provides.get_or_insert_with(Vec::new);
+        self
+    }
+
     /// This module's targets are IDs of kind `K` (an image store's targets
     /// are blobs). The orchestrator then drops every target that another
     /// module still references under `K`, whatever resolve returned, and

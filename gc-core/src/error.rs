@@ -158,6 +158,8 @@ impl fmt::Display for ModuleFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.panicked {
             write!(f, "{}: {} panicked: {:#}", self.module, self.phase, self.error)
+        } else if self.timed_out {
+            write!(f, "{}: {} {:#}", self.module, self.phase, self.error)
         } else {
             write!(f, "{}: {} failed: {:#}", self.module, self.phase, self.error)
         }

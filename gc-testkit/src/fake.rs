@@ -4,15 +4,31 @@
 use std::any::TypeId;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::anyhow;
-use gc_core::{CollectOutcome, GcModule, Locker, Others, Phase, Provider, RefKind, RefsError, Snapshot, Targets};
+use gc_core::{
+    CollectOutcome, Declarations, GcModule, Locker, Others, Phase, Provider, RefKind, RefsError, Snapshot, Targets,
+};
 use tokio::sync::Notify;
 
 use crate::{MemLocker, MemLockerHandle, RefsSnapshot};
 
 type AddRefs = Arc<dyn Fn(RefsSnapshot) -> RefsSnapshot + Send + Sync>;
+/// Declares one kind, typed, though the fake's kinds are chosen at run time.
+type Declare = fn(&mut Declarations<String>);
+
+fn declare_consumes<K: RefKind<Id = String>>(d: &mut Declarations<String>) {
+    d.consumes::<K>();
+}
+
+fn declare_provides<K: RefKind<Id = String>>(d: &mut Declarations<String>) {
+    d.provides::<K>();
+}
+
+fn declare_targets_are<K: RefKind<Id = String>>(d: &mut Declarations<String>) {
+    d.targets_are::<K>();
+}
 type IsReferenced = Arc<dyn Fn(&Others<'_>, &String) -> Result<bool, RefsError> + Send + Sync>;
 
 /// What collect does with one ID.
@@ -47,7 +63,8 @@ struct Script {
     delays: BTreeMap<Phase, Duration>,
     fixed_targets: Option<Vec<String>>,
     per_id: BTreeMap<String, IdBehaviour>,
-    provides: Vec<(TypeId, AddRefs)>,
+    created: BTreeMap<String, SystemTime>,
+    provides: Vec<(TypeId, Declare, AddRefs)>,
 }
 
 struct State {
@@ -99,7 +116,9 @@ pub struct FakeModule {
     name: String,
     locker: Box<dyn Locker>,
     state: Arc<State>,
-    consumes: Vec<IsReferenced>,
+    consumes: Vec<(Declare, IsReferenced)>,
+    declare: bool,
+    targets_are: Option<Declare>,
     mem_locker: Option<MemLockerHandle>,
 }
 
@@ -108,7 +127,9 @@ pub struct FakeModuleBuilder {
     name: String,
     locker: Option<Box<dyn Locker>>,
     objects: BTreeSet<String>,
-    consumes: Vec<IsReferenced>,
+    consumes: Vec<(Declare, IsReferenced)>,
+    declare: bool,
+    targets_are: Option<Declare>,
     script: Script,
 }
 
@@ -133,6 +154,8 @@ impl FakeModule {
             locker: None,
             objects: BTreeSet::new(),
             consumes: Vec::new(),
+            declare: true,
+            targets_are: None,
             script: Script::default(),
         }
     }
@@ -211,8 +234,38 @@ impl FakeModuleBuilder {
     /// # drop(m);
     /// ```
     pub fn consumes<K: RefKind<Id = String>>(mut self) -> Self {
-        self.consumes
-            .push(Arc::new(|others, id| Ok(others.refs::<K>()?.contains(id))));
+        self.consumes.push((
+            declare_consumes::<K>,
+            Arc::new(|others, id| Ok(others.refs::<K>()?.contains(id))),
+        ));
+        self
+    }
+
+    /// Declares its targets to be of kind `K`, so that the referential
+    /// backstop guards them (it also consumes `K`). Pair it with
+    /// [`FakeHandle::set_targets`] to play a module whose resolve is wrong.
+    ///
+    /// ```
+    /// # use gc_core::RefKind;
+    /// # pub struct BlobRefs;
+    /// # impl RefKind for BlobRefs { type Id = String; }
+    /// let m = gc_testkit::FakeModule::builder("images").targets_are::<BlobRefs>().build();
+    /// # drop(m);
+    /// ```
+    pub fn targets_are<K: RefKind<Id = String>>(mut self) -> Self {
+        self.targets_are = Some(declare_targets_are::<K>);
+        self.consumes::<K>()
+    }
+
+    /// Declares nothing (consumed or provided kinds unknown), as a module
+    /// that never implemented [`GcModule::declare`] would.
+    ///
+    /// ```
+    /// let m = gc_testkit::FakeModule::builder("legacy").undeclared().build();
+    /// # drop(m);
+    /// ```
+    pub fn undeclared(mut self) -> Self {
+        self.declare = false;
         self
     }
 
@@ -252,6 +305,8 @@ impl FakeModuleBuilder {
                 entered_notify: Notify::new(),
             }),
             consumes: self.consumes,
+            declare: self.declare,
+            targets_are: self.targets_are,
             mem_locker,
         }
     }
@@ -259,10 +314,12 @@ impl FakeModuleBuilder {
 
 fn set_provided<K: RefKind<Id = String>>(script: &mut Script, ids: Vec<String>) {
     let kind = TypeId::of::<K>();
-    script.provides.retain(|(k, _)| *k != kind);
-    script
-        .provides
-        .push((kind, Arc::new(move |s: RefsSnapshot| s.with::<K>(ids.iter().cloned()))));
+    script.provides.retain(|(k, _, _)| *k != kind);
+    script.provides.push((
+        kind,
+        declare_provides::<K>,
+        Arc::new(move |s: RefsSnapshot| s.with::<K>(ids.iter().cloned())),
+    ));
 }
 
 impl FakeHandle {
@@ -314,6 +371,17 @@ impl FakeHandle {
     /// ```
     pub fn set_provided<K: RefKind<Id = String>>(&self, ids: impl IntoIterator<Item = impl Into<String>>) {
         set_provided::<K>(&mut lock(&self.state.script), ids.into_iter().map(Into::into).collect());
+    }
+
+    /// Gives one object a creation time, which its target then carries (for
+    /// the `min_age` policy).
+    ///
+    /// ```
+    /// let m = gc_testkit::FakeModule::builder("x").objects(["a"]).build();
+    /// m.handle().set_created("a", std::time::SystemTime::now());
+    /// ```
+    pub fn set_created(&self, id: impl Into<String>, created: SystemTime) {
+        lock(&self.state.script).created.insert(id.into(), created);
     }
 
     /// Makes `read` fail with `message` (`None`: succeed again).
@@ -481,6 +549,10 @@ impl Snapshot for FakeSnapshot {
     fn provide<'a>(&'a self, refs: &mut Provider<'a>) {
         self.refs.provide(refs);
     }
+
+    fn population(&self) -> Option<usize> {
+        Some(self.objects.len())
+    }
 }
 
 impl GcModule for FakeModule {
@@ -495,12 +567,33 @@ impl GcModule for FakeModule {
         self.locker.as_ref()
     }
 
+    fn declare(&self, d: &mut Declarations<String>) {
+        if !self.declare {
+            return;
+        }
+        d.consumes_nothing();
+        for (declare, _) in &self.consumes {
+            declare(d);
+        }
+        if let Some(declare) = self.targets_are {
+            declare(d);
+        }
+        // What it provides now; a fake that provides nothing says so.
+        let provides: Vec<Declare> = lock(&self.state.script).provides.iter().map(|(_, f, _)| *f).collect();
+        if provides.is_empty() {
+            d.provides_nothing();
+        }
+        for declare in provides {
+            declare(d);
+        }
+    }
+
     async fn read(&self) -> anyhow::Result<FakeSnapshot> {
         lock(&self.state.calls).push(Call::Read);
         self.enter(Phase::Read).await?;
         let (error, provides) = {
             let script = lock(&self.state.script);
-            let provides: Vec<AddRefs> = script.provides.iter().map(|(_, f)| Arc::clone(f)).collect();
+            let provides: Vec<AddRefs> = script.provides.iter().map(|(_, _, f)| Arc::clone(f)).collect();
             (script.read_error.clone(), provides)
         };
         if let Some(message) = error {
@@ -515,12 +608,13 @@ impl GcModule for FakeModule {
 
     fn resolve(&self, snapshot: &FakeSnapshot, others: &Others<'_>) -> anyhow::Result<Targets<String>> {
         lock(&self.state.calls).push(Call::Resolve);
-        let (error, panics, fixed) = {
+        let (error, panics, fixed, created) = {
             let script = lock(&self.state.script);
             (
                 script.resolve_error.clone(),
                 script.panics.contains(&Phase::Resolve),
                 script.fixed_targets.clone(),
+                script.created.clone(),
             )
         };
         if panics {
@@ -536,14 +630,17 @@ impl GcModule for FakeModule {
         }
         for id in &snapshot.objects {
             let mut referenced = false;
-            for is_referenced in &self.consumes {
+            for (_, is_referenced) in &self.consumes {
                 if is_referenced(others, id)? {
                     referenced = true;
                     break;
                 }
             }
             if !referenced {
-                targets.push(id.clone(), "not referenced by any other module");
+                match created.get(id) {
+                    Some(at) => targets.push_created(id.clone(), "not referenced by any other module", *at),
+                    None => targets.push(id.clone(), "not referenced by any other module"),
+                };
             }
         }
         Ok(targets)
