@@ -31,6 +31,8 @@ pub struct SnapshotField<'a> {
     pub member: Member,
     /// The kind of `refs = Kind`, if the field has one.
     pub refs: Option<Path>,
+    /// The `population` key, if the field has one.
+    pub population: Option<Path>,
 }
 
 impl<'a> Module<'a> {
@@ -56,12 +58,19 @@ impl<'a> SnapshotStruct<'a> {
         let fields = struct_fields(ctxt, input, "Snapshot")
             .unwrap_or_default()
             .into_iter()
-            .map(|(member, field)| SnapshotField {
-                refs: attr::snapshot_field_refs(ctxt, &field.attrs),
-                member,
-                field,
+            .map(|(member, field)| {
+                let attrs = attr::snapshot_field_attrs(ctxt, &field.attrs);
+                SnapshotField {
+                    refs: attrs.refs,
+                    population: attrs.population,
+                    member,
+                    field,
+                }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        for extra in fields.iter().filter(|f| f.population.is_some()).skip(1) {
+            ctxt.error_spanned_by(&extra.population, "a second #[gc(population)]: one field counts the store");
+        }
         SnapshotStruct { input, fields }
     }
 }

@@ -74,9 +74,11 @@ pub struct ModuleAttrs {
     pub collect: Setting<Ident>,
     pub remove: Setting<Ident>,
     pub concurrency: Setting<LitInt>,
+    pub consumes: Setting<Vec<Path>>,
+    pub targets_are: Setting<Path>,
 }
 
-const MODULE_KEYS: &str = "name, snapshot, id, read, resolve, collect, remove, concurrency";
+const MODULE_KEYS: &str = "name, snapshot, id, read, resolve, collect, remove, concurrency, consumes, targets_are";
 
 pub fn module_attrs(ctxt: &Ctxt, attrs: &[Attribute]) -> ModuleAttrs {
     let mut a = ModuleAttrs {
@@ -88,6 +90,8 @@ pub fn module_attrs(ctxt: &Ctxt, attrs: &[Attribute]) -> ModuleAttrs {
         collect: Setting::new("collect"),
         remove: Setting::new("remove"),
         concurrency: Setting::new("concurrency"),
+        consumes: Setting::new("consumes"),
+        targets_are: Setting::new("targets_are"),
     };
     for_each_key(ctxt, attrs, |meta| {
         let key = &meta.path;
@@ -107,7 +111,15 @@ pub fn module_attrs(ctxt: &Ctxt, attrs: &[Attribute]) -> ModuleAttrs {
             a.remove.parse(ctxt, meta, "a method name: remove = remove_blob")?;
         } else if key.is_ident("concurrency") {
             a.concurrency.parse(ctxt, meta, "a whole number: concurrency = 8")?;
-        } else if key.is_ident("lock") || key.is_ident("refs") {
+        } else if key.is_ident("targets_are") {
+            a.targets_are.parse(ctxt, meta, "a reference kind: targets_are = BlobRefs")?;
+        } else if key.is_ident("consumes") {
+            if a.consumes.mark(ctxt, key) {
+                a.consumes.value = kind_list(ctxt, meta)?;
+            } else {
+                skip_value(meta.input)?;
+            }
+        } else if key.is_ident("lock") || key.is_ident("refs") || key.is_ident("population") {
             ctxt.error_spanned_by(key, "this key goes on a field, not on the struct");
             skip_value(meta.input)?;
         } else {
@@ -138,29 +150,67 @@ pub fn module_field_lock(ctxt: &Ctxt, attrs: &[Attribute]) -> Option<Path> {
     lock.value
 }
 
-/// The field keys of `#[derive(Snapshot)]`: `refs = Kind`.
-pub fn snapshot_field_refs(ctxt: &Ctxt, attrs: &[Attribute]) -> Option<Path> {
+/// `consumes(A, B)`: a parenthesized list of kinds.
+fn kind_list(ctxt: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<Vec<Path>>> {
+    if !meta.input.peek(syn::token::Paren) {
+        ctxt.error_spanned_by(&meta.path, "`consumes` takes a list of kinds: consumes(BlobRefs, VmRefs)");
+        skip_value(meta.input)?;
+        return Ok(None);
+    }
+    let mut kinds = Vec::new();
+    meta.parse_nested_meta(|kind| {
+        if !kind.input.is_empty() && !kind.input.peek(Token![,]) {
+            ctxt.error_spanned_by(&kind.path, "a kind is a type name: consumes(BlobRefs, VmRefs)");
+            skip_value(kind.input)?;
+        }
+        kinds.push(kind.path.clone());
+        Ok(())
+    })?;
+    Ok(Some(kinds))
+}
+
+/// The field keys of `#[derive(Snapshot)]`.
+pub struct SnapshotFieldAttrs {
+    /// `refs = Kind`.
+    pub refs: Option<Path>,
+    /// `population`: the key, if given.
+    pub population: Option<Path>,
+}
+
+pub fn snapshot_field_attrs(ctxt: &Ctxt, attrs: &[Attribute]) -> SnapshotFieldAttrs {
     let mut refs: Setting<Path> = Setting::new("refs");
+    let mut population: Setting<Path> = Setting::new("population");
     for_each_key(ctxt, attrs, |meta| {
         if meta.path.is_ident("refs") {
             refs.parse(ctxt, meta, "a reference kind: refs = BlobRefs")?;
+        } else if meta.path.is_ident("population") {
+            if meta.input.peek(Token![=]) || !(meta.input.is_empty() || meta.input.peek(Token![,])) {
+                ctxt.error_spanned_by(&meta.path, "`population` takes no value: #[gc(population)]");
+                skip_value(meta.input)?;
+            }
+            if population.mark(ctxt, &meta.path) {
+                population.value = Some(meta.path.clone());
+            }
         } else {
-            unknown(ctxt, meta, "refs")?;
+            unknown(ctxt, meta, "refs, population")?;
         }
         Ok(())
     });
-    refs.value
+    SnapshotFieldAttrs {
+        refs: refs.value,
+        population: population.value,
+    }
 }
 
 /// `#[derive(Snapshot)]` has no struct-level keys: any is an error.
 pub fn snapshot_attrs(ctxt: &Ctxt, attrs: &[Attribute]) {
     for_each_key(ctxt, attrs, |meta| {
-        if meta.path.is_ident("refs") {
-            ctxt.error_spanned_by(&meta.path, "`refs` goes on a field holding a set, not on the struct");
+        if meta.path.is_ident("refs") || meta.path.is_ident("population") {
+            ctxt.error_spanned_by(&meta.path, "this key goes on a field, not on the struct");
             skip_value(meta.input)?;
             Ok(())
         } else {
-            unknown(ctxt, meta, "(none on the struct; `refs` on fields)")
+            unknown(ctxt, meta, "(none on the struct; `refs` and `population` on fields)")
         }
     });
 }

@@ -56,6 +56,8 @@ fn module_impl(input: &DeriveInput, plan: &ModulePlan) -> TokenStream {
         read,
         resolve,
         collect,
+        consumes,
+        targets_are,
     } = plan;
     let p = quote!(::gc_core::__private);
     let read_context = format!("reading module {}", name.value());
@@ -75,9 +77,24 @@ fn module_impl(input: &DeriveInput, plan: &ModulePlan) -> TokenStream {
             }
         }
     };
+    let declare = if consumes.is_none() && targets_are.is_none() {
+        quote!()
+    } else {
+        let consumes = consumes.iter().flatten().map(|k| quote!(__declarations.consumes::<#k>();));
+        let targets_are = targets_are.iter().map(|k| quote!(__declarations.targets_are::<#k>();));
+        quote! {
+            fn declare(&self, __declarations: &mut ::gc_core::Declarations<Self::Id>) {
+                __declarations.consumes_nothing();
+                #(#consumes)*
+                #(#targets_are)*
+            }
+        }
+    };
     quote! {
         #[automatically_derived]
         impl #impl_generics ::gc_core::GcModule for #ident #ty_generics #where_clause {
+            #declare
+
             type Snapshot = #snapshot;
             type Id = #id;
 
@@ -132,12 +149,28 @@ fn snapshot_impl(snapshot: &SnapshotStruct) -> TokenStream {
     } else {
         quote!(#(#provides)*)
     };
+    let kinds = snapshot.fields.iter().filter_map(|f| f.refs.as_ref());
+    let population = snapshot.fields.iter().find(|f| f.population.is_some()).map(|f| {
+        let member = &f.member;
+        let len = quote_spanned!(f.field.ty.span()=> self.#member.len());
+        quote! {
+            fn population(&self) -> ::core::option::Option<usize> {
+                ::core::option::Option::Some(#len)
+            }
+        }
+    });
     quote! {
         #[automatically_derived]
         impl #impl_generics ::gc_core::Snapshot for #ident #ty_generics #where_clause {
             fn provide<'__gc>(&'__gc self, __refs: &mut ::gc_core::Provider<'__gc>) {
                 #body
             }
+
+            fn provided_kinds() -> ::core::option::Option<::std::vec::Vec<::gc_core::KindInfo>> {
+                ::core::option::Option::Some(::std::vec![#(::gc_core::KindInfo::of::<#kinds>()),*])
+            }
+
+            #population
         }
     }
 }

@@ -27,6 +27,9 @@ pub struct ModulePlan {
     pub read: Ident,
     pub resolve: Ident,
     pub collect: Collect,
+    /// `None`: the module declares nothing (the trait's default).
+    pub consumes: Option<Vec<syn::Path>>,
+    pub targets_are: Option<syn::Path>,
 }
 
 /// Concurrency of a per-ID collect when `concurrency` is not given.
@@ -149,6 +152,8 @@ impl Module<'_> {
                 .cloned()
                 .unwrap_or_else(|| format_ident!("gc_resolve", span = ident.span())),
             collect: collect?,
+            consumes: a.consumes.get().cloned(),
+            targets_are: a.targets_are.get().cloned(),
         })
     }
 }

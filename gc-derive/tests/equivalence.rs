@@ -349,3 +349,90 @@ fn a_generic_snapshot_provides_every_marked_field() {
         assert!(vms.contains(&3) && !vms.contains(&4));
     });
 }
+
+// ---- declarations: consumes, targets_are, provided kinds, population ----
+
+#[derive(gc_core::Snapshot)]
+pub struct PinSnapshot {
+    #[gc(refs = BlobRefs)]
+    pins: BTreeSet<String>,
+}
+
+#[derive(GcModule)]
+#[gc(name = "vm", snapshot = PinSnapshot, collect = nothing)]
+pub struct Pins(#[gc(lock)] LocalLocker);
+
+impl Pins {
+    async fn gc_read(&self) -> anyhow::Result<PinSnapshot> {
+        Ok(PinSnapshot {
+            pins: ["b1".to_owned()].into(),
+        })
+    }
+    fn gc_resolve(&self, _: &PinSnapshot, _: &Others<'_>) -> anyhow::Result<Targets<String>> {
+        Ok(Targets::new())
+    }
+    async fn nothing(&self, ids: Vec<String>) -> anyhow::Result<CollectOutcome<String>> {
+        Ok(CollectOutcome::all(ids))
+    }
+}
+
+#[derive(gc_core::Snapshot)]
+pub struct Counted {
+    #[gc(population)]
+    blobs: Vec<String>,
+}
+
+/// A deliberately wrong resolve: it targets everything, pinned or not.
+#[derive(GcModule)]
+#[gc(name = "images", snapshot = Counted, targets_are = BlobRefs, consumes(BlobRefs), remove = forget)]
+pub struct Careless(#[gc(lock)] LocalLocker);
+
+impl Careless {
+    async fn gc_read(&self) -> anyhow::Result<Counted> {
+        Ok(Counted {
+            blobs: vec!["b1".into(), "b2".into()],
+        })
+    }
+    fn gc_resolve(&self, snap: &Counted, _: &Others<'_>) -> anyhow::Result<Targets<String>> {
+        Ok(snap.blobs.iter().map(|b| (b.clone(), "all")).collect())
+    }
+    async fn forget(&self, _: &str) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn derived_declarations_drive_the_backstop_and_the_partial_policy() {
+    use gc_core::{KindInfo, Snapshot as _};
+    assert_eq!(PinSnapshot::provided_kinds(), Some(vec![KindInfo::of::<BlobRefs>()]));
+    assert_eq!(Counted::provided_kinds(), Some(vec![]));
+    let counted = Counted {
+        blobs: vec!["a".into(); 3],
+    };
+    assert_eq!(counted.population(), Some(3));
+
+    let gc = Orchestrator::builder()
+        .module(Pins(LocalLocker::new()))
+        .module(Careless(LocalLocker::new()))
+        .build()
+        .unwrap();
+    let report = gc.run().await.unwrap();
+    let images = report.module("images").unwrap();
+    assert_eq!(images.collected, 1, "the backstop must keep b1");
+    assert_eq!(images.backstop[0].id, "b1");
+    assert_eq!(images.backstop[0].referenced_by, "vm");
+
+    // Partial: a busy "vm" (which provides BlobRefs) holds images back.
+    let pins = Pins(LocalLocker::new());
+    let lock = pins.0.clone();
+    let gc = Orchestrator::builder()
+        .module(pins)
+        .module(Careless(LocalLocker::new()))
+        .partial()
+        .build()
+        .unwrap();
+    let writer = lock.try_lock().await.unwrap().unwrap();
+    let report = gc.run().await.unwrap();
+    assert_eq!(report.module("images").unwrap().status, ModuleStatus::HeldBack);
+    writer.release().await.unwrap();
+}
