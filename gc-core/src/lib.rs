@@ -140,4 +140,6 @@ mod guide {
     struct Modules;
     #[doc = include_str!("../../docs/derive.md")]
     struct Derive;
+    #[doc = include_str!("../../docs/policies.md")]
+    struct Policies;
 }

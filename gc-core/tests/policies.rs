@@ -40,7 +40,13 @@ fn host(partial: bool) -> (Orchestrator, [FakeHandle; 5]) {
         .consumes::<VmRefs>()
         .build();
     let scratch = FakeModule::builder("scratch").objects(["tmp"]).build();
-    let handles = [vm.handle(), snapshot.handle(), images.handle(), network.handle(), scratch.handle()];
+    let handles = [
+        vm.handle(),
+        snapshot.handle(),
+        images.handle(),
+        network.handle(),
+        scratch.handle(),
+    ];
     let mut b = Orchestrator::builder()
         .module(vm)
         .module(snapshot)
@@ -74,7 +80,11 @@ async fn partial_a_busy_provider_holds_back_exactly_its_consumers() {
     let images = report.module("images").unwrap();
     assert_eq!(images.held_back_by[0].module, "snapshot");
     assert_eq!(images.held_back_by[0].kinds, ["BlobRefs"]);
-    assert_eq!(h[2].objects().len(), 3, "images collected while a blob provider was missing");
+    assert_eq!(
+        h[2].objects().len(),
+        3,
+        "images collected while a blob provider was missing"
+    );
     assert!(h[2].collect_calls().is_empty());
     // network consumes only VmRefs, which snapshot does not provide.
     assert_eq!(status("network"), ModuleStatus::Collected);
@@ -117,8 +127,14 @@ async fn without_partial_the_same_busy_provider_aborts_everything() {
 #[tokio::test]
 async fn partial_undeclared_modules_count_as_depending_on_everything() {
     let provider = FakeModule::builder("legacy-provider").undeclared().build();
-    let consumer = FakeModule::builder("legacy-consumer").objects(["x"]).undeclared().build();
-    let network = FakeModule::builder("network").objects(["vm-9"]).consumes::<VmRefs>().build();
+    let consumer = FakeModule::builder("legacy-consumer")
+        .objects(["x"])
+        .undeclared()
+        .build();
+    let network = FakeModule::builder("network")
+        .objects(["vm-9"])
+        .consumes::<VmRefs>()
+        .build();
     let (hp, hc, hn) = (provider.handle(), consumer.handle(), network.handle());
     let gc = Orchestrator::builder()
         .module(provider)
@@ -168,7 +184,10 @@ impl GcModule for Sloppy {
 
 #[tokio::test]
 async fn asking_for_an_undeclared_kind_is_an_error_never_an_empty_set() {
-    let images = FakeModule::builder("images").objects(["b1"]).consumes::<BlobRefs>().build();
+    let images = FakeModule::builder("images")
+        .objects(["b1"])
+        .consumes::<BlobRefs>()
+        .build();
     let hi = images.handle();
     let gc = Orchestrator::builder()
         .module(Sloppy(LocalLocker::new()))
@@ -181,7 +200,11 @@ async fn asking_for_an_undeclared_kind_is_an_error_never_an_empty_set() {
         GcError::ResolveFailed { failures } => assert_eq!(failures[0].module, "sloppy"),
         other => panic!("{other}"),
     }
-    assert!(err.to_string().contains("BlobRefs were not declared as consumed (declared: VmRefs)"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("BlobRefs were not declared as consumed (declared: VmRefs)"),
+        "{err}"
+    );
     assert_eq!(hi.objects(), ["b1"]);
 }
 
@@ -190,8 +213,13 @@ async fn asking_for_an_undeclared_kind_is_an_error_never_an_empty_set() {
 /// An image store whose neighbour's index read back empty: every blob looks
 /// orphaned.
 fn emptied_index(n: usize) -> (Orchestrator, FakeHandle) {
-    let vm = FakeModule::builder("vm").provides::<BlobRefs>(Vec::<String>::new()).build();
-    let images = FakeModule::builder("images").objects(blobs(n)).consumes::<BlobRefs>().build();
+    let vm = FakeModule::builder("vm")
+        .provides::<BlobRefs>(Vec::<String>::new())
+        .build();
+    let images = FakeModule::builder("images")
+        .objects(blobs(n))
+        .consumes::<BlobRefs>()
+        .build();
     let h = images.handle();
     (Orchestrator::builder().module(vm).module(images).build().unwrap(), h)
 }
@@ -202,14 +230,23 @@ async fn the_guard_withholds_a_module_whose_read_came_back_empty() {
     let report = gc.run().await.unwrap();
     let images = report.module("images").unwrap();
     assert_eq!(images.status, ModuleStatus::Withheld);
-    assert_eq!(images.guard.as_deref(), Some("100 of 100 objects (100%) exceed the bound of 50%"));
+    assert_eq!(
+        images.guard.as_deref(),
+        Some("100 of 100 objects (100%) exceed the bound of 50%")
+    );
     assert_eq!(images.collected, 0);
     assert!(h.collect_calls().is_empty(), "a withheld module was asked to collect");
     assert_eq!(h.objects().len(), 100);
-    assert!(report.to_string().contains("mass-deletion guard: 100 of 100"), "{report}");
+    assert!(
+        report.to_string().contains("mass-deletion guard: 100 of 100"),
+        "{report}"
+    );
 
     // The plan shows it too, and an explicit override collects.
-    assert_eq!(gc.plan().await.unwrap().module("images").unwrap().status, ModuleStatus::Withheld);
+    assert_eq!(
+        gc.plan().await.unwrap().module("images").unwrap().status,
+        ModuleStatus::Withheld
+    );
     let report = gc.run_with(RunOptions::new().allow_mass_deletion()).await.unwrap();
     assert_eq!(report.module("images").unwrap().collected, 100);
     assert!(h.objects().is_empty());
@@ -221,8 +258,13 @@ async fn the_guard_lets_small_and_ordinary_cleanups_through() {
     gc.run().await.unwrap();
     assert!(h.objects().is_empty());
 
-    let vm = FakeModule::builder("vm").provides::<BlobRefs>(blobs(100)[..60].to_vec()).build();
-    let images = FakeModule::builder("images").objects(blobs(100)).consumes::<BlobRefs>().build();
+    let vm = FakeModule::builder("vm")
+        .provides::<BlobRefs>(blobs(100)[..60].to_vec())
+        .build();
+    let images = FakeModule::builder("images")
+        .objects(blobs(100))
+        .consumes::<BlobRefs>()
+        .build();
     let h = images.handle();
     let gc = Orchestrator::builder().module(vm).module(images).build().unwrap();
     gc.run().await.unwrap(); // 40 of 100: under the bound
@@ -231,8 +273,13 @@ async fn the_guard_lets_small_and_ordinary_cleanups_through() {
 
 #[tokio::test]
 async fn the_guard_has_an_absolute_bound_and_can_be_turned_off() {
-    let vm = FakeModule::builder("vm").provides::<BlobRefs>(blobs(100)[..80].to_vec()).build();
-    let images = FakeModule::builder("images").objects(blobs(100)).consumes::<BlobRefs>().build();
+    let vm = FakeModule::builder("vm")
+        .provides::<BlobRefs>(blobs(100)[..80].to_vec())
+        .build();
+    let images = FakeModule::builder("images")
+        .objects(blobs(100))
+        .consumes::<BlobRefs>()
+        .build();
     let h = images.handle();
     let guard = MassDeletionGuard {
         max_count: Some(5),
@@ -245,12 +292,20 @@ async fn the_guard_has_an_absolute_bound_and_can_be_turned_off() {
         .build()
         .unwrap();
     let report = gc.run().await.unwrap();
-    assert_eq!(report.module("images").unwrap().guard.as_deref(), Some("20 targets exceed the bound of 5"));
+    assert_eq!(
+        report.module("images").unwrap().guard.as_deref(),
+        Some("20 targets exceed the bound of 5")
+    );
     assert_eq!(h.objects().len(), 100);
 
     let (gc, h) = {
-        let vm = FakeModule::builder("vm").provides::<BlobRefs>(Vec::<String>::new()).build();
-        let images = FakeModule::builder("images").objects(blobs(50)).consumes::<BlobRefs>().build();
+        let vm = FakeModule::builder("vm")
+            .provides::<BlobRefs>(Vec::<String>::new())
+            .build();
+        let images = FakeModule::builder("images")
+            .objects(blobs(50))
+            .consumes::<BlobRefs>()
+            .build();
         let h = images.handle();
         (
             Orchestrator::builder()
@@ -270,7 +325,9 @@ async fn the_guard_has_an_absolute_bound_and_can_be_turned_off() {
 
 #[tokio::test]
 async fn min_age_withholds_young_targets() {
-    let m = FakeModule::builder("uploads").objects(["old", "new", "unknown"]).build();
+    let m = FakeModule::builder("uploads")
+        .objects(["old", "new", "unknown"])
+        .build();
     let h = m.handle();
     let now = SystemTime::now();
     h.set_created("old", now - Duration::from_secs(3 * 24 * 3600));
@@ -294,7 +351,10 @@ async fn min_age_withholds_young_targets() {
 #[tokio::test]
 async fn confirm_cycles_collects_only_after_k_consecutive_resolves() {
     let vm = FakeModule::builder("vm").provides::<BlobRefs>(["a"]).build();
-    let images = FakeModule::builder("images").objects(["a", "b"]).consumes::<BlobRefs>().build();
+    let images = FakeModule::builder("images")
+        .objects(["a", "b"])
+        .consumes::<BlobRefs>()
+        .build();
     let (hv, hi) = (vm.handle(), images.handle());
     let gc = Orchestrator::builder()
         .module(vm)

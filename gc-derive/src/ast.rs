@@ -69,7 +69,10 @@ impl<'a> SnapshotStruct<'a> {
             })
             .collect::<Vec<_>>();
         for extra in fields.iter().filter(|f| f.population.is_some()).skip(1) {
-            ctxt.error_spanned_by(&extra.population, "a second #[gc(population)]: one field counts the store");
+            ctxt.error_spanned_by(
+                &extra.population,
+                "a second #[gc(population)]: one field counts the store",
+            );
         }
         SnapshotStruct { input, fields }
     }

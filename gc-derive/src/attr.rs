@@ -112,7 +112,8 @@ pub fn module_attrs(ctxt: &Ctxt, attrs: &[Attribute]) -> ModuleAttrs {
         } else if key.is_ident("concurrency") {
             a.concurrency.parse(ctxt, meta, "a whole number: concurrency = 8")?;
         } else if key.is_ident("targets_are") {
-            a.targets_are.parse(ctxt, meta, "a reference kind: targets_are = BlobRefs")?;
+            a.targets_are
+                .parse(ctxt, meta, "a reference kind: targets_are = BlobRefs")?;
         } else if key.is_ident("consumes") {
             if a.consumes.mark(ctxt, key) {
                 a.consumes.value = kind_list(ctxt, meta)?;
@@ -153,19 +154,18 @@ pub fn module_field_lock(ctxt: &Ctxt, attrs: &[Attribute]) -> Option<Path> {
 /// `consumes(A, B)`: a parenthesized list of kinds.
 fn kind_list(ctxt: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<Vec<Path>>> {
     if !meta.input.peek(syn::token::Paren) {
-        ctxt.error_spanned_by(&meta.path, "`consumes` takes a list of kinds: consumes(BlobRefs, VmRefs)");
+        ctxt.error_spanned_by(
+            &meta.path,
+            "`consumes` takes a list of kinds: consumes(BlobRefs, VmRefs)",
+        );
         skip_value(meta.input)?;
         return Ok(None);
     }
-    let mut kinds = Vec::new();
-    meta.parse_nested_meta(|kind| {
-        if !kind.input.is_empty() && !kind.input.peek(Token![,]) {
-            ctxt.error_spanned_by(&kind.path, "a kind is a type name: consumes(BlobRefs, VmRefs)");
-            skip_value(kind.input)?;
-        }
-        kinds.push(kind.path.clone());
-        Ok(())
-    })?;
+    let content;
+    syn::parenthesized!(content in meta.input);
+    // An empty list is allowed: it declares that resolve reads no references.
+    let kinds = syn::punctuated::Punctuated::<Path, Token![,]>::parse_terminated(&content)?;
+    let kinds: Vec<Path> = kinds.into_iter().collect();
     Ok(Some(kinds))
 }
 

@@ -80,7 +80,10 @@ fn module_impl(input: &DeriveInput, plan: &ModulePlan) -> TokenStream {
     let declare = if consumes.is_none() && targets_are.is_none() {
         quote!()
     } else {
-        let consumes = consumes.iter().flatten().map(|k| quote!(__declarations.consumes::<#k>();));
+        let consumes = consumes
+            .iter()
+            .flatten()
+            .map(|k| quote!(__declarations.consumes::<#k>();));
         let targets_are = targets_are.iter().map(|k| quote!(__declarations.targets_are::<#k>();));
         quote! {
             fn declare(&self, __declarations: &mut ::gc_core::Declarations<Self::Id>) {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
-use gc_core::{CollectOutcome, FileLocker, GcModule, Locker, Others, Snapshot, Targets};
+use gc_core::{CollectOutcome, Declarations, FileLocker, GcModule, KindInfo, Locker, Others, Snapshot, Targets};
 use serde::{Deserialize, Serialize};
 
 use super::BlobRefs;
@@ -34,7 +34,15 @@ pub struct ImageSnapshot {
     pub bad: Vec<BadName>,
 }
 
-impl Snapshot for ImageSnapshot {}
+impl Snapshot for ImageSnapshot {
+    fn provided_kinds() -> Option<Vec<KindInfo>> {
+        Some(Vec::new())
+    }
+
+    fn population(&self) -> Option<usize> {
+        Some(self.on_disk.len())
+    }
+}
 
 impl ImageStore {
     pub(super) fn new(dir: PathBuf, locker: FileLocker) -> Self {
@@ -114,6 +122,12 @@ impl GcModule for ImageStore {
             targets.note(bad.note("blobs"));
         }
         Ok(targets)
+    }
+
+    /// Its targets are blobs: the backstop keeps any that a VM or snapshot
+    /// references, even if this resolve had a bug.
+    fn declare(&self, d: &mut Declarations<String>) {
+        d.targets_are::<BlobRefs>();
     }
 
     async fn collect(&self, ids: Vec<String>) -> anyhow::Result<CollectOutcome<String>> {

@@ -14,7 +14,7 @@ use super::names::{BadName, any_name};
 
 /// The network store.
 #[derive(GcModule)]
-#[gc(name = "network", snapshot = NetworkSnapshot, remove = remove_record, concurrency = 16)]
+#[gc(name = "network", snapshot = NetworkSnapshot, remove = remove_record, concurrency = 16, consumes(VmRefs))]
 pub struct NetworkStore {
     dir: PathBuf,
     #[gc(lock)]
@@ -25,6 +25,7 @@ pub struct NetworkStore {
 #[derive(Snapshot)]
 pub struct NetworkSnapshot {
     /// The VM IDs that have a record.
+    #[gc(population)]
     pub records: Vec<String>,
     /// Record entries left alone.
     pub bad: Vec<BadName>,

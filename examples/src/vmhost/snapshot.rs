@@ -33,7 +33,7 @@ pub struct SnapshotRecord {
 
 /// The snapshot store.
 #[derive(GcModule)]
-#[gc(name = "snapshot", snapshot = SnapshotSnapshot, remove = remove_data_dir)]
+#[gc(name = "snapshot", snapshot = SnapshotSnapshot, remove = remove_data_dir, consumes())]
 pub struct SnapshotStore {
     dir: PathBuf,
     #[gc(lock)]
@@ -49,6 +49,7 @@ pub struct SnapshotSnapshot {
     #[gc(refs = BlobRefs)]
     pub blobs: HashSet<String>,
     /// Every valid data directory.
+    #[gc(population)]
     pub data_dirs: Vec<String>,
     /// Data-dir entries left alone.
     pub bad: Vec<BadName>,

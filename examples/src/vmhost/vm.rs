@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
-use gc_core::{CollectOutcome, FileLocker, GcModule, Locker, Others, Provider, Snapshot, Targets};
+use gc_core::{
+    CollectOutcome, Declarations, FileLocker, GcModule, KindInfo, Locker, Others, Provider, Snapshot, Targets,
+};
 use serde::{Deserialize, Serialize};
 
 use super::fs::{self, EntryKind};
@@ -46,6 +48,14 @@ pub struct VmSnapshot {
 impl Snapshot for VmSnapshot {
     fn provide<'a>(&'a self, refs: &mut Provider<'a>) {
         refs.refs::<BlobRefs>(&self.blobs).refs::<VmRefs>(&self.vms);
+    }
+
+    fn provided_kinds() -> Option<Vec<KindInfo>> {
+        Some(vec![KindInfo::of::<BlobRefs>(), KindInfo::of::<VmRefs>()])
+    }
+
+    fn population(&self) -> Option<usize> {
+        Some(self.run_dirs.len())
     }
 }
 
@@ -122,6 +132,10 @@ impl GcModule for VmStore {
             targets.note(bad.note("run"));
         }
         Ok(targets)
+    }
+
+    fn declare(&self, d: &mut Declarations<String>) {
+        d.consumes_nothing();
     }
 
     async fn collect(&self, ids: Vec<String>) -> anyhow::Result<CollectOutcome<String>> {

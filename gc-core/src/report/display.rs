@@ -92,16 +92,21 @@ fn write_module(f: &mut fmt::Formatter<'_>, m: &ModuleReport, width: usize) -> f
         ModuleStatus::Withheld => write!(f, "withheld: {} targets", m.targets)?,
         status => write!(f, "{status}: {} of {}", m.collected, m.targets)?,
     }
-    write!(
-        f,
-        "  (read {}, resolve {}",
-        Human(m.durations.read),
-        Human(m.durations.resolve)
-    )?;
-    if let Some(collect) = m.durations.collect {
-        write!(f, ", collect {}", Human(collect))?;
+    // A skipped module ran no callback: no durations to show.
+    if m.status == ModuleStatus::Skipped {
+        writeln!(f)?;
+    } else {
+        write!(
+            f,
+            "  (read {}, resolve {}",
+            Human(m.durations.read),
+            Human(m.durations.resolve)
+        )?;
+        if let Some(collect) = m.durations.collect {
+            write!(f, ", collect {}", Human(collect))?;
+        }
+        writeln!(f, ")")?;
     }
-    writeln!(f, ")")?;
     if let Some(error) = &m.error {
         writeln!(f, "      error: {error}")?;
     }
