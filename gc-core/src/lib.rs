@@ -102,6 +102,8 @@ pub use declare::{Declarations, KindInfo};
 pub use each::collect_each;
 pub use error::{GcError, LockError, LostLock, ModuleFailure, Phase, SkipReason, Skipped};
 pub use id::GcId;
+#[cfg(feature = "postgres")]
+pub use lock::PgLocker;
 pub use lock::{FileLocker, HeldLock, LocalLocker, LockGuard, Locker};
 pub use module::GcModule;
 pub use orchestrator::{MassDeletionGuard, Orchestrator, OrchestratorBuilder, RunOptions};

@@ -6,6 +6,8 @@
 
 mod file;
 mod local;
+#[cfg(feature = "postgres")]
+mod postgres;
 
 use std::sync::Arc;
 
@@ -15,6 +17,8 @@ use crate::LockError;
 
 pub use file::FileLocker;
 pub use local::LocalLocker;
+#[cfg(feature = "postgres")]
+pub use postgres::PgLocker;
 
 /// A lock over one store.
 ///
