@@ -4,6 +4,7 @@
 //!   hand against [`gc_core::GcModule`].
 //! - [`workload`]: the standard benchmark workload of `shared/bench/WORKLOAD.md`.
 
+pub mod fleet;
 pub mod vmhost;
 pub mod workload;
 

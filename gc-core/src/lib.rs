@@ -144,4 +144,7 @@ mod guide {
     struct Derive;
     #[doc = include_str!("../../docs/policies.md")]
     struct Policies;
+    #[cfg(feature = "postgres")]
+    #[doc = include_str!("../../docs/multi-host.md")]
+    struct MultiHost;
 }

@@ -178,7 +178,7 @@ fn describe(config: &Config) -> String {
         })
         .collect();
     let mut out = if hosts.is_empty() {
-        "localhost:5432".to_owned()
+        "(no host)".to_owned()
     } else {
         hosts.join(",")
     };
