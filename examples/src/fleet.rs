@@ -289,7 +289,7 @@ pub async fn write_once(url: &str, db: &Client, schema: &str, n: u64) -> anyhow:
         &[&vm, &format!("blob-{}", n / 2)],
     )
     .await?;
-    if n % 3 == 0 {
+    if n.is_multiple_of(3) {
         db.execute(
             &format!("UPDATE {s}.vms SET deleted = true WHERE id = $1"),
             &[&format!("vm-{}", n / 3)],
