@@ -38,6 +38,8 @@ where
     F: Fn(I) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
+    let mut failed = 0;
+    let mut done = 0;
     let results = futures::stream::iter(ids)
         .map(|id| {
             let removal = remove(id.clone());
@@ -50,6 +52,11 @@ where
             }
         })
         .buffer_unordered(concurrency.max(1))
+        .inspect(|(_, result)| {
+            done += 1;
+            failed += usize::from(result.is_err());
+            crate::report_progress(done, failed);
+        })
         .collect::<Vec<_>>()
         .await;
     CollectOutcome::from_results(results)

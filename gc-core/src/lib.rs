@@ -93,9 +93,11 @@ mod error;
 mod id;
 mod lock;
 mod module;
+mod observe;
 mod orchestrator;
 mod refs;
 mod report;
+mod scheduler;
 mod targets;
 
 pub use declare::{Declarations, KindInfo};
@@ -106,9 +108,11 @@ pub use id::GcId;
 pub use lock::PgLocker;
 pub use lock::{FileLocker, HeldLock, LocalLocker, LockGuard, Locker};
 pub use module::GcModule;
+pub use observe::{Event, Observer, report_progress};
 pub use orchestrator::{MassDeletionGuard, Orchestrator, OrchestratorBuilder, RunOptions};
 pub use refs::{Neighbours, Others, Provider, RefKind, RefSet, RefsError, RefsView, Snapshot};
 pub use report::{FailedId, ModuleDurations, ModuleReport, ModuleStatus, PhaseDurations, PlannedTarget, Report};
+pub use scheduler::{Latest, Scheduler, SchedulerConfig, Trigger, TriggerError};
 pub use targets::{CollectOutcome, IdFailure, Reason, Target, Targets};
 
 /// `async_trait`, re-exported for implementing [`Locker`] and [`HeldLock`].

@@ -16,6 +16,7 @@ use super::call::{call_async, call_sync};
 use super::erased::{ErasedModule, Resolved};
 use super::policy::{Policies, RunOptions};
 use crate::error::panic_message;
+use crate::observe::{Event, Observers, PROGRESS, ProgressSink};
 use crate::refs::{ReadModule, Unread};
 use crate::report::{HeldBackBy, ModuleDurations, ModuleReport, ModuleStatus, PhaseDurations, Report, WithheldIds};
 use crate::{GcError, LockGuard, LostLock, ModuleFailure, Others, Phase, SkipReason, Skipped, Snapshot};
@@ -37,6 +38,7 @@ pub(crate) struct Cycle<'a> {
     pub(crate) confirmations: &'a Confirmations,
     pub(crate) options: RunOptions,
     pub(crate) mode: Mode,
+    pub(crate) observers: &'a Observers,
 }
 
 /// Runs one cycle. Locks live in `locks` outside the body, so that the
@@ -52,6 +54,10 @@ pub(crate) async fn run(cycle: Cycle<'_>) -> Result<Report, GcError> {
     );
     async move {
         let start = Instant::now();
+        cycle.observers.emit(Event::CycleStarted {
+            dry_run: cycle.mode == Mode::Plan,
+            modules: cycle.modules.len(),
+        });
         let mut locks: Vec<Option<LockGuard>> = cycle.modules.iter().map(|_| None).collect();
         let mut phases = PhaseDurations::default();
         let result = body(&cycle, &mut locks, &mut phases).await;
@@ -60,6 +66,12 @@ pub(crate) async fn run(cycle: Cycle<'_>) -> Result<Report, GcError> {
         let release_errors = release(cycle.modules, locks).instrument(info_span!("gc.release")).await;
         phases.release = release_start.elapsed();
         phases.total = start.elapsed();
+        cycle.observers.emit(Event::PhaseFinished {
+            phase: Phase::Release,
+            elapsed: phases.release,
+        });
+        #[cfg(feature = "metrics")]
+        super::metrics::record(&result, &phases);
 
         match result {
             Ok(mut reports) => {
@@ -77,10 +89,19 @@ pub(crate) async fn run(cycle: Cycle<'_>) -> Result<Report, GcError> {
                     failed = report.total_failed(),
                     "cycle done"
                 );
+                cycle.observers.emit(Event::CycleFinished {
+                    targets: report.total_targets(),
+                    collected: report.total_collected(),
+                    failed: report.total_failed(),
+                    elapsed: phases.total,
+                });
                 Ok(report)
             }
             Err(error) => {
                 warn!(%error, "cycle aborted");
+                cycle.observers.emit(Event::CycleAborted {
+                    error: error.to_string(),
+                });
                 Err(error)
             }
         }
@@ -124,6 +145,7 @@ async fn body(
         .instrument(info_span!("gc.acquire"))
         .await;
     phases.acquire = t.elapsed();
+    phase_done(cycle, Phase::Acquire, phases.acquire);
     // The gate: fail closed. Without every module's view, a reference held
     // only by a skipped module would look like garbage. The partial policy
     // instead holds back exactly the modules that depend on the skipped.
@@ -140,6 +162,7 @@ async fn body(
         .instrument(info_span!("gc.read"))
         .await;
     phases.read = t.elapsed();
+    phase_done(cycle, Phase::Read, phases.read);
     if !failures.is_empty() {
         if !partial {
             return Err(GcError::ReadFailed {
@@ -176,6 +199,7 @@ async fn body(
     // The snapshots are done with: free them before collect runs.
     drop(snapshots);
     phases.resolve = t.elapsed();
+    phase_done(cycle, Phase::Resolve, phases.resolve);
 
     let mut resolved = apply_policies(cycle, resolved, &populations, &mut reports);
 
@@ -205,11 +229,22 @@ async fn body(
         .filter_map(|(i, r)| r.take().map(|r| (i, r)))
         .filter(|(i, r)| r.targets.len() > 0 && reports[*i].status == ModuleStatus::Planned)
         .collect();
-    collect(modules, work, cycle.policies.collect_timeout, &mut reports)
-        .instrument(info_span!("gc.collect"))
-        .await;
+    collect(
+        modules,
+        work,
+        cycle.policies.collect_timeout,
+        cycle.observers,
+        &mut reports,
+    )
+    .instrument(info_span!("gc.collect"))
+    .await;
     phases.collect = t.elapsed();
+    phase_done(cycle, Phase::Collect, phases.collect);
     Ok(reports)
+}
+
+fn phase_done(cycle: &Cycle<'_>, phase: Phase, elapsed: Duration) {
+    cycle.observers.emit(Event::PhaseFinished { phase, elapsed });
 }
 
 /// Tries every lock in order, and keeps trying after a busy one, so that the
@@ -471,17 +506,25 @@ async fn collect(
     modules: &[Box<dyn ErasedModule>],
     work: Vec<(usize, Resolved)>,
     timeout: Option<Duration>,
+    observers: &Observers,
     reports: &mut [ModuleReport],
 ) {
     let calls = work.into_iter().map(|(i, r)| async move {
         let m = &modules[i];
-        let span = info_span!("gc.module.collect", module = m.name(), targets = r.targets.len());
-        (
-            i,
-            call_async(m.collect(r.targets.into_ids()), timeout)
-                .instrument(span)
-                .await,
-        )
+        let total = r.targets.len();
+        let span = info_span!("gc.module.collect", module = m.name(), targets = total);
+        observers.emit(Event::CollectStarted {
+            module: m.name().to_owned(),
+            targets: total,
+        });
+        let sink = std::sync::Arc::new(ProgressSink {
+            observers: observers.clone(),
+            module: m.name().to_owned(),
+            total,
+        });
+        // collect_each reports progress through this task-local.
+        let call = PROGRESS.scope(sink, call_async(m.collect(r.targets.into_ids()), timeout));
+        (i, call.instrument(span).await)
     });
     for (i, (result, time)) in join_all(calls).await {
         let report = &mut reports[i];
@@ -511,6 +554,11 @@ async fn collect(
         if report.status != ModuleStatus::Collected {
             warn!(module = report.name, status = %report.status, "collect incomplete");
         }
+        observers.emit(Event::CollectFinished {
+            module: report.name.clone(),
+            collected: report.collected,
+            failed: report.failed_count(),
+        });
     }
 }
 

@@ -3,13 +3,16 @@
 mod call;
 mod cycle;
 mod erased;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod policy;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::{GcError, GcModule, Report};
+use crate::observe::Observers;
+use crate::{GcError, GcModule, Observer, Report};
 
 use cycle::{Confirmations, Cycle, Mode};
 use erased::{ErasedModule, Typed};
@@ -66,6 +69,7 @@ pub struct Orchestrator {
     modules: Vec<Box<dyn ErasedModule>>,
     policies: Policies,
     confirmations: Confirmations,
+    observers: Observers,
 }
 
 impl Orchestrator {
@@ -79,6 +83,7 @@ impl Orchestrator {
         OrchestratorBuilder {
             modules: Vec::new(),
             policies: Policies::default(),
+            observers: Observers::default(),
         }
     }
 
@@ -89,6 +94,7 @@ impl Orchestrator {
             confirmations: &self.confirmations,
             options,
             mode,
+            observers: &self.observers,
         }
     }
 
@@ -169,6 +175,7 @@ impl Orchestrator {
 pub struct OrchestratorBuilder {
     modules: Vec<Box<dyn ErasedModule>>,
     policies: Policies,
+    observers: Observers,
 }
 
 impl OrchestratorBuilder {
@@ -182,6 +189,21 @@ impl OrchestratorBuilder {
     /// ```
     pub fn module(mut self, module: impl GcModule) -> Self {
         self.modules.push(Box::new(Typed::new(module)));
+        self
+    }
+
+    /// Adds an observer of every cycle's [`Event`](crate::Event)s (several
+    /// may be added).
+    ///
+    /// ```
+    /// let gc = gc_core::Orchestrator::builder()
+    ///     .observer(|event: &gc_core::Event| println!("{event:?}"))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(gc);
+    /// ```
+    pub fn observer(mut self, observer: impl Observer + 'static) -> Self {
+        self.observers.0.push(std::sync::Arc::new(observer));
         self
     }
 
@@ -331,6 +353,7 @@ impl OrchestratorBuilder {
             modules: self.modules,
             policies: self.policies,
             confirmations,
+            observers: self.observers,
         })
     }
 }
