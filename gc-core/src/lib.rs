@@ -151,4 +151,6 @@ mod guide {
     #[cfg(feature = "postgres")]
     #[doc = include_str!("../../docs/multi-host.md")]
     struct MultiHost;
+    #[doc = include_str!("../../docs/daemon.md")]
+    struct Daemon;
 }
