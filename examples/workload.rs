@@ -2,41 +2,74 @@
 //! orchestrator.
 //!
 //! ```text
-//! cargo run --release --example workload -- <N> <cycles>
+//! cargo run --release --example workload -- <N> <cycles> [--baseline] [--digest]
 //! ```
+//!
+//! `--baseline` runs the same reads and set operations in a hand-written
+//! loop without the framework; `--digest` uses gc-core's 32-byte `Digest`
+//! for blob IDs instead of 64-character `String`s. Either adds its name to
+//! the line printed.
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: workload [N] [cycles]   (defaults: N=100000, cycles=5)";
+use gc_core::Digest;
+use gc_examples::workload::{Mode, run_with};
 
-fn parse(arg: Option<String>, default: usize, what: &str) -> Result<usize, String> {
-    match arg {
-        None => Ok(default),
-        Some(s) => s
-            .parse()
-            .map_err(|_| format!("{what} must be a whole number, got {s:?}\n{USAGE}")),
+const USAGE: &str = "usage: workload [N] [cycles] [--baseline] [--digest]   (defaults: N=100000, cycles=5)";
+
+fn parse() -> Result<Option<(usize, usize, Mode, bool)>, String> {
+    let (mut numbers, mut mode, mut digest) = (Vec::new(), Mode::Framework, false);
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--baseline" => mode = Mode::Baseline,
+            "--digest" => digest = true,
+            _ => numbers.push(
+                arg.parse::<usize>()
+                    .map_err(|_| format!("expected a whole number, got {arg:?}\n{USAGE}"))?,
+            ),
+        }
     }
+    if numbers.len() > 2 {
+        return Err(format!("too many numbers\n{USAGE}"));
+    }
+    let n = numbers.first().copied().unwrap_or(100_000);
+    let cycles = numbers.get(1).copied().unwrap_or(5);
+    Ok(Some((n, cycles, mode, digest)))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let first = args.next();
-    if matches!(first.as_deref(), Some("-h" | "--help")) {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    let parsed = parse(first, 100_000, "N").and_then(|n| Ok((n, parse(args.next(), 5, "cycles")?)));
-    let (n, cycles) = match parsed {
-        Ok(v) => v,
+    let (n, cycles, mode, digest) = match parse() {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
             eprintln!("workload: {e}");
             return ExitCode::from(2);
         }
     };
-    match gc_examples::workload::run(n, cycles).await {
+    let result = if digest {
+        run_with::<Digest>(n, cycles, mode).await
+    } else {
+        run_with::<String>(n, cycles, mode).await
+    };
+    match result {
         Ok(summary) => {
-            println!("{summary}");
+            let mut tags = Vec::new();
+            if mode == Mode::Baseline {
+                tags.push("mode=baseline");
+            }
+            if digest {
+                tags.push("ids=digest");
+            }
+            if tags.is_empty() {
+                println!("{summary}");
+            } else {
+                println!("{summary} {}", tags.join(" "));
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

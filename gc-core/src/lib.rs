@@ -103,7 +103,7 @@ mod targets;
 pub use declare::{Declarations, KindInfo};
 pub use each::collect_each;
 pub use error::{GcError, LockError, LostLock, ModuleFailure, Phase, SkipReason, Skipped};
-pub use id::GcId;
+pub use id::{Digest, DigestParseError, GcId};
 #[cfg(feature = "postgres")]
 pub use lock::PgLocker;
 pub use lock::{FileLocker, HeldLock, LocalLocker, LockGuard, Locker};
