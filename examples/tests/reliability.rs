@@ -33,7 +33,7 @@ async fn write_round(host: &VmHost, tag: &str, round: u32) -> anyhow::Result<()>
         .add_image(&format!("img-{tag}-{round}"), &[&format!("layer-{tag}-{round}")])
         .await?;
     host.vms.create_vm(&format!("vm-{tag}-{round}"), &blobs).await?;
-    if round % 2 == 0 && round >= 4 {
+    if round.is_multiple_of(2) && round >= 4 {
         host.vms.delete_vm(&format!("vm-{tag}-{}", round - 3)).await?;
         host.images.remove_image(&format!("img-{tag}-{}", round - 3)).await?;
     }
