@@ -123,6 +123,42 @@ async fn collect_is_idempotent_and_refuses_bad_names() {
     assert!(host.root.join("vm/run/escape").is_symlink());
 }
 
+/// The image store removes its blobs in the directory's own order
+/// (`fs::remove_listed`), by the same rules as one by one.
+#[tokio::test]
+async fn image_collect_keeps_the_rules_of_one_by_one_removal() {
+    let (_dir, host) = demo().await;
+    let blobs = host.root.join("images/blobs");
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("precious"), "keep").unwrap();
+    let (busybox, gone, link) = (
+        vmhost::digest("busybox"),
+        vmhost::digest("never-stored"),
+        vmhost::digest("link"),
+    );
+    std::os::unix::fs::symlink(outside.path().join("precious"), blobs.join(&link)).unwrap();
+
+    let ids = vec![busybox.clone(), gone.clone(), link.clone(), "../vm".to_owned()];
+    let outcome = host.images.collect(ids.clone()).await.unwrap();
+    let mut collected = outcome.collected_ids().to_vec();
+    collected.sort();
+    let mut expected = vec![busybox.clone(), gone.clone()];
+    expected.sort();
+    assert_eq!(collected, expected, "a blob already gone counts as collected");
+    let mut failed: Vec<&String> = outcome.failures().iter().map(|f| &f.id).collect();
+    failed.sort();
+    assert_eq!(failed, [&"../vm".to_owned(), &link]);
+    assert!(!blobs.join(&busybox).exists());
+    assert!(blobs.join(&link).is_symlink(), "a symlink is left alone");
+    assert!(outside.path().join("precious").exists());
+    assert!(host.root.join("vm").is_dir());
+
+    // Idempotent: the same targets again remove nothing more.
+    let again = host.images.collect(vec![busybox, gone]).await.unwrap();
+    assert!(again.is_complete());
+    assert!(blobs.join(vmhost::digest("ubuntu-base")).exists());
+}
+
 #[tokio::test]
 async fn a_corrupt_index_aborts_the_cycle_and_nothing_is_removed() {
     let (_dir, host) = demo().await;

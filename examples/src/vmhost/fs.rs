@@ -1,6 +1,7 @@
 //! Disk helpers shared by the four stores: listing a directory safely,
-//! removing one entry idempotently, and JSON indexes written atomically.
+//! removing entries idempotently, and JSON indexes written atomically.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
@@ -74,18 +75,78 @@ pub fn list(dir: &Path, kind: EntryKind, extra: fn(&str) -> Result<&str, BadName
 pub fn remove(dir: &Path, name: &str, kind: EntryKind) -> anyhow::Result<()> {
     let name = check_name(name.as_ref()).map_err(|bad| anyhow::anyhow!("{bad}"))?;
     let path = dir.join(name);
-    let meta = match fs::symlink_metadata(&path) {
-        Ok(meta) => meta,
+    let file_type = match fs::symlink_metadata(&path) {
+        Ok(meta) => meta.file_type(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e).with_context(|| format!("inspecting {}", path.display())),
     };
-    if meta.file_type().is_symlink() {
+    remove_entry(&path, file_type, kind)
+}
+
+/// Removes the entries `names` of `dir` as [`remove`] does, but in the
+/// order the directory lists them: one listing, then one unlink per entry
+/// in the file system's own order, which on ext4 is about 1.5 times as
+/// fast as removing 100,000 blobs in sorted order (docs/performance.md).
+/// Names not listed are already gone: removed, as collect wants.
+///
+/// Every 1,024 entries it reports its progress ([`gc_core::report_progress`])
+/// and yields to the runtime, so that a cancelled or timed-out cycle stops
+/// it between entries rather than after all of them.
+pub async fn remove_listed(dir: &Path, names: Vec<String>, kind: EntryKind) -> Vec<(String, anyhow::Result<()>)> {
+    let mut results = Vec::with_capacity(names.len());
+    let mut wanted = HashSet::with_capacity(names.len());
+    for name in names {
+        match check_name(name.as_ref()) {
+            Ok(_) => {
+                wanted.insert(name);
+            }
+            Err(bad) => results.push((name, Err(anyhow::anyhow!("{bad}")))),
+        }
+    }
+    if let Ok(entries) = fs::read_dir(dir) {
+        for (n, entry) in entries.enumerate() {
+            if n % 1024 == 1023 {
+                report_progress(&results);
+                tokio::task::yield_now().await;
+            }
+            // A listing that fails half way leaves the rest to one by one.
+            let Ok(entry) = entry else { break };
+            let Some(name) = entry.file_name().to_str().and_then(|name| wanted.take(name)) else {
+                continue;
+            };
+            // DirEntry::file_type does not follow symlinks, and usually
+            // needs no stat of its own.
+            let result = match entry.file_type() {
+                Ok(file_type) => remove_entry(&entry.path(), file_type, kind),
+                Err(_) => remove(dir, &name, kind),
+            };
+            results.push((name, result));
+        }
+    }
+    // Not listed: already gone, or the listing failed; `remove` tells which.
+    for name in wanted {
+        let result = remove(dir, &name, kind);
+        results.push((name, result));
+    }
+    report_progress(&results);
+    results
+}
+
+fn report_progress(results: &[(String, anyhow::Result<()>)]) {
+    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+    gc_core::report_progress(results.len(), failed);
+}
+
+/// Removes the entry at `path` of type `file_type`: refuses a symlink,
+/// and counts an entry that is already gone as removed.
+fn remove_entry(path: &Path, file_type: fs::FileType, kind: EntryKind) -> anyhow::Result<()> {
+    if file_type.is_symlink() {
         bail!("{} is a symlink: left alone", path.display());
     }
     let removed = match kind {
         // remove_dir_all does not follow symlinks inside the directory.
-        EntryKind::Dir => fs::remove_dir_all(&path),
-        EntryKind::File => fs::remove_file(&path),
+        EntryKind::Dir => fs::remove_dir_all(path),
+        EntryKind::File => fs::remove_file(path),
     };
     match removed {
         Ok(()) => Ok(()),

@@ -131,10 +131,8 @@ impl GcModule for ImageStore {
     }
 
     async fn collect(&self, ids: Vec<String>) -> anyhow::Result<CollectOutcome<String>> {
-        let blob_dir = self.blob_dir();
-        Ok(CollectOutcome::from_results(ids.into_iter().map(|id| {
-            let result = fs::remove(&blob_dir, &id, EntryKind::File);
-            (id, result)
-        })))
+        // Inline, not on a blocking thread: no removal may outlive the lock.
+        let removed = fs::remove_listed(&self.blob_dir(), ids, EntryKind::File).await;
+        Ok(CollectOutcome::from_results(removed))
     }
 }

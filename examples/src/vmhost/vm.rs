@@ -141,10 +141,7 @@ impl GcModule for VmStore {
     async fn collect(&self, ids: Vec<String>) -> anyhow::Result<CollectOutcome<String>> {
         // Removal runs inline, not on a blocking thread: if the cycle is
         // dropped, no removal may outlive the lock.
-        let run_dir = self.run_dir();
-        Ok(CollectOutcome::from_results(ids.into_iter().map(|id| {
-            let result = fs::remove(&run_dir, &id, EntryKind::Dir);
-            (id, result)
-        })))
+        let removed = fs::remove_listed(&self.run_dir(), ids, EntryKind::Dir).await;
+        Ok(CollectOutcome::from_results(removed))
     }
 }
