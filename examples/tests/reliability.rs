@@ -8,6 +8,8 @@ use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use gc_core::{Event, FileLocker, GcError, GcModule, Locker, Orchestrator, RunOptions};
@@ -26,7 +28,9 @@ fn figure(text: String) {
 }
 
 /// One writer round: a VM on a fresh image; every other round, the VM and
-/// image of an earlier round are deleted, orphaning their blobs.
+/// image of an earlier round are deleted, orphaning their blobs. Before it
+/// deletes a VM, the writer checks that the blob the VM pinned all its life,
+/// through every cycle that ran meanwhile, is still on disk.
 async fn write_round(host: &VmHost, tag: &str, round: u32) -> anyhow::Result<()> {
     let blobs = host
         .images
@@ -34,6 +38,12 @@ async fn write_round(host: &VmHost, tag: &str, round: u32) -> anyhow::Result<()>
         .await?;
     host.vms.create_vm(&format!("vm-{tag}-{round}"), &blobs).await?;
     if round.is_multiple_of(2) && round >= 4 {
+        let pinned = vmhost::digest(&format!("layer-{tag}-{}", round - 3));
+        anyhow::ensure!(
+            host.root.join("images/blobs").join(&pinned).exists(),
+            "blob {pinned} of the live vm-{tag}-{} is gone",
+            round - 3
+        );
         host.vms.delete_vm(&format!("vm-{tag}-{}", round - 3)).await?;
         host.images.remove_image(&format!("img-{tag}-{}", round - 3)).await?;
     }
@@ -96,16 +106,23 @@ async fn demo() -> (tempfile::TempDir, VmHost) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writers_never_lose_a_pinned_blob() {
     let (_dir, host) = demo().await;
-    let (writers, rounds) = if long() { (8, 200) } else { (4, 40) };
+    let (writers, rounds, min_cycles) = if long() { (8, 200, 50) } else { (4, 40, 10) };
     let start = Instant::now();
+    // Writers go on past their rounds until enough cycles ran beside them
+    // (up to ten times their rounds, so that a GC that never gets through
+    // fails the test rather than hang it).
+    let cycles_beside = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for w in 0..writers {
-        let host = host.clone();
+        let (host, cycles_beside) = (host.clone(), Arc::clone(&cycles_beside));
         tasks.push(tokio::spawn(async move {
-            for round in 1..=rounds {
+            let mut round = 0;
+            while round < rounds || (cycles_beside.load(Ordering::Relaxed) < min_cycles && round < 10 * rounds) {
+                round += 1;
                 write_round(&host, &format!("w{w}"), round).await.unwrap();
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
+            round
         }));
     }
     // Writers hold the locks most of the time: the cycle waits for them,
@@ -124,6 +141,7 @@ async fn concurrent_writers_never_lose_a_pinned_blob() {
             Ok(report) => {
                 report.check().unwrap();
                 cycles += 1;
+                cycles_beside.store(cycles, Ordering::Relaxed);
                 collected += report.total_collected();
             }
             Err(GcError::Skipped { .. }) => busy += 1,
@@ -137,15 +155,17 @@ async fn concurrent_writers_never_lose_a_pinned_blob() {
         guard.release().await.unwrap();
         tokio::task::yield_now().await;
     }
+    let mut written = 0;
     for t in tasks {
-        t.await.unwrap();
+        written += t.await.unwrap();
     }
     let pinned = assert_pins_kept(&host).await;
     assert_last_cycle_finishes(&host).await;
-    assert!(cycles > 0, "no cycle ran beside the writers");
+    assert!(cycles >= min_cycles, "only {cycles} cycles ran beside the writers");
     figure(format!(
-        "concurrent writers: {writers} writers x {rounds} rounds, {cycles} cycles ran and {busy} found a lock busy, \
-         {collected} IDs collected, {pinned} blobs pinned at the end, 0 lost, {:.1} s",
+        "concurrent writers: {writers} writers created {written} VMs and images and deleted about half, {cycles} \
+         cycles ran beside them and {busy} found a lock busy, {collected} IDs collected, {pinned} blobs pinned at \
+         the end, 0 lost, {:.1} s",
         start.elapsed().as_secs_f64()
     ));
 }
@@ -187,7 +207,8 @@ fn helper() {
                 println!("\nRESULT cycles={done} busy={busy}");
             }
             "crash-gc" => {
-                // Announces each collect of images, then keeps cycling until killed.
+                // Announces each collect of images once it is under way,
+                // then keeps cycling until killed.
                 let gc = Orchestrator::builder()
                     .module(host.vms.clone())
                     .module(host.snapshots.clone())
@@ -195,8 +216,9 @@ fn helper() {
                     .module(host.network.clone())
                     .no_mass_deletion_guard()
                     .observer(|e: &Event| {
-                        if let Event::CollectStarted { module, .. } = e
+                        if let Event::Progress { module, done, .. } = e
                             && module == "images"
+                            && *done > 0
                         {
                             println!("\nCOLLECTING");
                             let _ = std::io::stdout().flush();
@@ -226,17 +248,25 @@ fn spawn(role: &str, root: &Path, vars: &[(&str, String)]) -> Child {
     cmd.spawn().unwrap()
 }
 
-fn output_line(child: &mut Child, prefix: &str) -> Option<String> {
-    let out = child.stdout.as_mut()?;
-    let mut reader = BufReader::new(out);
-    let mut line = String::new();
-    while reader.read_line(&mut line).ok()? > 0 {
-        if let Some(pos) = line.find(prefix) {
-            return Some(line[pos..].trim().to_owned());
+/// The first line of the child's output that holds `prefix`, if it comes
+/// within `within`: a child that never prints it fails its test rather
+/// than hang it. The rest of the output is drained, so that the child never
+/// blocks on a full pipe nor dies of a closed one.
+fn output_line(child: &mut Child, prefix: &str, within: Duration) -> Option<String> {
+    let out = child.stdout.take()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let prefix = prefix.to_owned();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(out);
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+            if let Some(pos) = line.find(&prefix) {
+                let _ = tx.send(line[pos..].trim().to_owned());
+            }
+            line.clear();
         }
-        line.clear();
-    }
-    None
+    });
+    rx.recv_timeout(within).ok()
 }
 
 #[tokio::test]
@@ -251,7 +281,11 @@ async fn two_gc_processes_and_a_writer_process_share_one_store() {
     let mut writer = spawn("writer", &host.root, &[("ROUNDS", rounds.to_string())]);
     let mut results = Vec::new();
     for gc in &mut gcs {
-        results.push(output_line(gc, "RESULT").expect("a GC process ended without its result"));
+        let result = output_line(gc, "RESULT", Duration::from_secs(120));
+        if result.is_none() {
+            let _ = gc.kill();
+        }
+        results.push(result.expect("a GC process ended, or ran 2 minutes, without its result"));
         assert!(gc.wait().unwrap().success());
     }
     assert!(writer.wait().unwrap().success());
@@ -281,26 +315,40 @@ impl Lcg {
 async fn a_gc_process_killed_during_collect_loses_nothing_and_the_next_cycle_finishes() {
     let (_dir, host) = demo().await;
     let kills = if long() { 100 } else { 15 };
+    const PER_ROUND: usize = 2_000;
     let mut rng = Lcg(0x5eed);
-    let (mut planted, mut killed_while_collecting) = (0, 0);
+    let (mut planted, mut half_done) = (0, 0);
     let start = Instant::now();
     for round in 0..kills {
         // Fresh garbage for this round: orphaned blobs, and a deleted VM.
-        for i in 0..500 {
-            let name = vmhost::digest(&format!("crash-{round}-{i}"));
-            std::fs::write(host.root.join("images/blobs").join(name), b"x").unwrap();
+        let blobs: Vec<_> = (0..PER_ROUND)
+            .map(|i| {
+                host.root
+                    .join("images/blobs")
+                    .join(vmhost::digest(&format!("crash-{round}-{i}")))
+            })
+            .collect();
+        for blob in &blobs {
+            std::fs::write(blob, b"x").unwrap();
         }
-        planted += 500;
+        planted += PER_ROUND;
         write_round(&host, "crash", round + 1).await.unwrap();
 
         let mut child = spawn("crash-gc", &host.root, &[]);
-        if output_line(&mut child, "COLLECTING").is_some() {
-            killed_while_collecting += 1;
+        if output_line(&mut child, "COLLECTING", Duration::from_secs(60)).is_none() {
+            let _ = child.kill();
+            panic!("round {round}: the GC process did not get into its collect within 60 s");
         }
-        std::thread::sleep(Duration::from_millis(rng.below(15)));
+        std::thread::sleep(Duration::from_millis(rng.below(3)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
 
+        // Proof that the kill landed inside collect, not only after its
+        // announcement: some of this round's blobs are gone, some are not.
+        let left = blobs.iter().filter(|b| b.exists()).count();
+        if 0 < left && left < PER_ROUND {
+            half_done += 1;
+        }
         // The kernel freed the dead process's flocks: nothing is left held.
         for module in ["vm", "snapshot", "images", "network"] {
             let lock = FileLocker::new(host.root.join(module).join(".lock"));
@@ -309,13 +357,16 @@ async fn a_gc_process_killed_during_collect_loses_nothing_and_the_next_cycle_fin
         }
         assert_pins_kept(&host).await;
     }
-    assert!(killed_while_collecting > kills / 2, "too few kills landed in collect");
+    assert!(
+        half_done > kills / 2,
+        "only {half_done} of {kills} kills landed half way through a collect"
+    );
     let pinned = assert_pins_kept(&host).await;
     assert_last_cycle_finishes(&host).await;
     figure(format!(
-        "crashes: {kills} GC processes killed with SIGKILL ({killed_while_collecting} during collect), {planted} \
-         orphaned blobs planted, {pinned} blobs pinned at the end, 0 lost, no lock left held, the next cycle \
-         finished the job, {:.1} s",
+        "crashes: {kills} GC processes killed with SIGKILL ({half_done} with their collect half \
+         done), {planted} orphaned blobs planted, {pinned} blobs pinned at the \
+         end, 0 lost, no lock left held, the next cycle finished the job, {:.1} s",
         start.elapsed().as_secs_f64()
     ));
 }
