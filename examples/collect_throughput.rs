@@ -21,6 +21,16 @@ fn plant(dir: &Path, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `find DIR -type f -delete`, timed.
+fn find_delete(dir: &Path) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    let status = Command::new("find").arg(dir).args(["-type", "f", "-delete"]).status()?;
+    if !status.success() {
+        bail!("find failed: {status}");
+    }
+    Ok(start.elapsed())
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -33,11 +43,20 @@ async fn main() -> anyhow::Result<()> {
     let rounds: usize = args.next().map_or(Ok(3), |s| s.parse()).context("rounds")?;
     let (mut gc_times, mut collect_times, mut find_times) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=rounds.max(1) {
-        // The image store, through a whole cycle.
-        let dir = tempfile::tempdir()?;
-        let host = VmHost::create(dir.path())?;
+        // Both trees are planted before either is timed, and which one goes
+        // first alternates, so that neither gains from the other's state of
+        // the file system (the inodes the other just freed, its writeback).
+        let gc_dir = tempfile::tempdir()?;
+        let host = VmHost::create(gc_dir.path())?;
         plant(&host.root.join("images/blobs"), n)?;
+        let find_dir = tempfile::tempdir()?;
+        plant(find_dir.path(), n)?;
         let gc = Orchestrator::builder().module(host.images.clone()).build()?;
+        let find_first = round % 2 == 0;
+        if find_first {
+            find_times.push(find_delete(find_dir.path())?);
+        }
+        // The image store, through a whole cycle.
         let start = Instant::now();
         let report = gc.run_with(RunOptions::new().allow_mass_deletion()).await?;
         let cycle = start.elapsed();
@@ -47,24 +66,15 @@ async fn main() -> anyhow::Result<()> {
         }
         gc_times.push(cycle);
         collect_times.push(report.phases.collect);
-
-        // find -delete on an identical tree.
-        let dir = tempfile::tempdir()?;
-        plant(dir.path(), n)?;
-        let start = Instant::now();
-        let status = Command::new("find")
-            .arg(dir.path())
-            .args(["-type", "f", "-delete"])
-            .status()?;
-        find_times.push(start.elapsed());
-        if !status.success() {
-            bail!("find failed: {status}");
+        if !find_first {
+            find_times.push(find_delete(find_dir.path())?);
         }
         eprintln!(
-            "round {round}: image store cycle {:.0} ms (collect {:.0} ms), find -delete {:.0} ms",
+            "round {round}: image store cycle {:.0} ms (collect {:.0} ms), find -delete {:.0} ms{}",
             cycle.as_secs_f64() * 1e3,
             report.phases.collect.as_secs_f64() * 1e3,
-            find_times[round - 1].as_secs_f64() * 1e3
+            find_times[round - 1].as_secs_f64() * 1e3,
+            if find_first { " (find first)" } else { "" }
         );
     }
     let (cycle, collect, find) = (median(gc_times), median(collect_times), median(find_times));

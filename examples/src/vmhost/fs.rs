@@ -83,11 +83,12 @@ pub fn remove(dir: &Path, name: &str, kind: EntryKind) -> anyhow::Result<()> {
     remove_entry(&path, file_type, kind)
 }
 
-/// Removes the entries `names` of `dir` as [`remove`] does, but in the
-/// order the directory lists them: one listing, then one unlink per entry
-/// in the file system's own order, which on ext4 is about 1.5 times as
-/// fast as removing 100,000 blobs in sorted order (docs/performance.md).
-/// Names not listed are already gone: removed, as collect wants.
+/// Removes the entries `names` of `dir` as [`remove`] does, but the way
+/// `find -delete` (gnulib's fts) does it: one listing, then one unlink per
+/// entry in inode order, which keeps ext4's inode table writes close
+/// together: on 100,000 blobs, 1.08 times the time of `find -delete`,
+/// where name order took 1.39 times (docs/performance.md). Names not
+/// listed are already gone: removed, as collect wants.
 ///
 /// Every 1,024 entries it reports its progress ([`gc_core::report_progress`])
 /// and yields to the runtime, so that a cancelled or timed-out cycle stops
@@ -103,25 +104,28 @@ pub async fn remove_listed(dir: &Path, names: Vec<String>, kind: EntryKind) -> V
             Err(bad) => results.push((name, Err(anyhow::anyhow!("{bad}")))),
         }
     }
+    let mut listed = Vec::with_capacity(wanted.len());
     if let Ok(entries) = fs::read_dir(dir) {
-        for (n, entry) in entries.enumerate() {
-            if n % 1024 == 1023 {
-                report_progress(&results);
-                tokio::task::yield_now().await;
+        // A listing that fails half way leaves the rest to one by one.
+        for entry in entries.map_while(Result::ok) {
+            if let Some(name) = entry.file_name().to_str().and_then(|name| wanted.take(name)) {
+                listed.push((inode(&entry), name, entry));
             }
-            // A listing that fails half way leaves the rest to one by one.
-            let Ok(entry) = entry else { break };
-            let Some(name) = entry.file_name().to_str().and_then(|name| wanted.take(name)) else {
-                continue;
-            };
-            // DirEntry::file_type does not follow symlinks, and usually
-            // needs no stat of its own.
-            let result = match entry.file_type() {
-                Ok(file_type) => remove_entry(&entry.path(), file_type, kind),
-                Err(_) => remove(dir, &name, kind),
-            };
-            results.push((name, result));
         }
+    }
+    listed.sort_unstable_by_key(|(inode, _, _)| *inode);
+    for (n, (_, name, entry)) in listed.into_iter().enumerate() {
+        if n % 1024 == 1023 {
+            report_progress(&results);
+            tokio::task::yield_now().await;
+        }
+        // DirEntry::file_type does not follow symlinks, and usually needs
+        // no stat of its own.
+        let result = match entry.file_type() {
+            Ok(file_type) => remove_entry(&entry.path(), file_type, kind),
+            Err(_) => remove(dir, &name, kind),
+        };
+        results.push((name, result));
     }
     // Not listed: already gone, or the listing failed; `remove` tells which.
     for name in wanted {
@@ -130,6 +134,19 @@ pub async fn remove_listed(dir: &Path, names: Vec<String>, kind: EntryKind) -> V
     }
     report_progress(&results);
     results
+}
+
+/// The entry's inode number, from the listing itself (no stat).
+#[cfg(unix)]
+fn inode(entry: &fs::DirEntry) -> u64 {
+    use std::os::unix::fs::DirEntryExt;
+    entry.ino()
+}
+
+/// Elsewhere there is no inode order: keep the listing's.
+#[cfg(not(unix))]
+fn inode(_: &fs::DirEntry) -> u64 {
+    0
 }
 
 fn report_progress(results: &[(String, anyhow::Result<()>)]) {
