@@ -38,4 +38,5 @@ done
 measure 1000000 3
 measure 1000000 3 --baseline
 measure 1000000 3 --digest
+measure 1000000 3 --digest --baseline
 echo "wrote $out" >&2
