@@ -9,20 +9,34 @@ use crate::GcId;
 /// Why an ID is to be collected, as shown in plans and reports.
 pub type Reason = Cow<'static, str>;
 
-/// One ID to collect and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target<I> {
+/// One target as [`Targets::iter`] shows it: an ID, why it is to be
+/// collected, and when its object was created, if the module knows.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Target<'a, I> {
     /// The ID.
-    pub id: I,
+    pub id: &'a I,
     /// Why it is to be collected.
-    pub reason: Reason,
+    pub reason: &'a str,
     /// When the object was created, if the module knows: the `min_age`
     /// policy withholds targets younger than its bound.
     pub created: Option<SystemTime>,
 }
 
+// Not derived: that would ask `I: Clone` of what is only borrowed.
+impl<I> Clone for Target<'_, I> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<I> Copy for Target<'_, I> {}
+
 /// The targets a module's resolve returns: IDs, each with a reason, and notes
 /// on what resolve left alone (shown in the report).
+///
+/// The IDs sit in one `Vec`, which collect receives as it is: a reason is
+/// stored once per run of targets that share it, and creation times only
+/// once a target carries one. So a resolve of millions of targets costs
+/// little more than the `Vec` of their IDs (docs/performance.md).
 ///
 /// ```
 /// use gc_core::Targets;
@@ -33,17 +47,35 @@ pub struct Target<I> {
 /// targets.note("left alone: entry \"..\" is not a valid name");
 /// assert_eq!(targets.len(), 3);
 /// assert_eq!(targets.iter().next().unwrap().reason, "no VM of that ID");
+/// assert_eq!(targets.reason(2), "stale temporary dir");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Targets<I> {
-    items: Vec<Target<I>>,
+    ids: Vec<I>,
+    /// `(first index, reason)` of each run of targets that share a reason,
+    /// in index order; two neighbouring runs never share one.
+    reasons: Vec<(usize, Reason)>,
+    /// One entry per ID once any target carries a creation time; empty
+    /// before that.
+    created: Vec<Option<SystemTime>>,
     notes: Vec<String>,
 }
+
+/// Equal when they hold the same targets, reasons, creation times and
+/// notes, however they were built.
+impl<I: GcId> PartialEq for Targets<I> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter()) && self.notes == other.notes
+    }
+}
+impl<I: GcId> Eq for Targets<I> {}
 
 impl<I> Default for Targets<I> {
     fn default() -> Self {
         Targets {
-            items: Vec::new(),
+            ids: Vec::new(),
+            reasons: Vec::new(),
+            created: Vec::new(),
             notes: Vec::new(),
         }
     }
@@ -59,6 +91,14 @@ impl<I: GcId> Targets<I> {
         Self::default()
     }
 
+    /// Starts a run of `reason` at the next index, unless the last run
+    /// already has that reason.
+    fn open_run(&mut self, reason: Reason) {
+        if self.reasons.last().is_none_or(|(_, last)| *last != reason) {
+            self.reasons.push((self.ids.len(), reason));
+        }
+    }
+
     /// Adds one target.
     ///
     /// ```
@@ -67,11 +107,11 @@ impl<I: GcId> Targets<I> {
     /// assert_eq!(t.ids().collect::<Vec<_>>(), [&7]);
     /// ```
     pub fn push(&mut self, id: I, reason: impl Into<Reason>) -> &mut Self {
-        self.items.push(Target {
-            id,
-            reason: reason.into(),
-            created: None,
-        });
+        self.open_run(reason.into());
+        self.ids.push(id);
+        if !self.created.is_empty() {
+            self.created.push(None);
+        }
         self
     }
 
@@ -85,11 +125,10 @@ impl<I: GcId> Targets<I> {
     /// assert!(t.iter().next().unwrap().created.is_some());
     /// ```
     pub fn push_created(&mut self, id: I, reason: impl Into<Reason>, created: SystemTime) -> &mut Self {
-        self.items.push(Target {
-            id,
-            reason: reason.into(),
-            created: Some(created),
-        });
+        self.open_run(reason.into());
+        self.created.resize(self.ids.len(), None);
+        self.ids.push(id);
+        self.created.push(Some(created));
         self
     }
 
@@ -114,12 +153,14 @@ impl<I: GcId> Targets<I> {
     /// assert_eq!(t.len(), 3);
     /// ```
     pub fn extend(&mut self, ids: impl IntoIterator<Item = I>, reason: impl Into<Reason>) -> &mut Self {
-        let reason = reason.into();
-        self.items.extend(ids.into_iter().map(|id| Target {
-            id,
-            reason: reason.clone(),
-            created: None,
-        }));
+        let mut ids = ids.into_iter().peekable();
+        if ids.peek().is_some() {
+            self.open_run(reason.into());
+            self.ids.extend(ids);
+        }
+        if !self.created.is_empty() {
+            self.created.resize(self.ids.len(), None);
+        }
         self
     }
 
@@ -142,7 +183,7 @@ impl<I: GcId> Targets<I> {
     /// assert_eq!(gc_core::Targets::<u8>::new().len(), 0);
     /// ```
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.ids.len()
     }
 
     /// Whether there are no targets.
@@ -151,18 +192,63 @@ impl<I: GcId> Targets<I> {
     /// assert!(gc_core::Targets::<u8>::new().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.ids.is_empty()
     }
 
-    /// The targets with their reasons.
+    /// The reason of the target at `index` (in the order they were added).
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of bounds, as slice indexing does.
+    ///
+    /// ```
+    /// let mut t = gc_core::Targets::new();
+    /// t.push(1u8, "first").extend([2, 3], "rest");
+    /// assert_eq!(t.reason(0), "first");
+    /// assert_eq!(t.reason(2), "rest");
+    /// ```
+    pub fn reason(&self, index: usize) -> &str {
+        assert!(
+            index < self.ids.len(),
+            "target index {index} out of bounds ({})",
+            self.ids.len()
+        );
+        let run = self.reasons.partition_point(|(start, _)| *start <= index) - 1;
+        &self.reasons[run].1
+    }
+
+    /// When the object of the target at `index` was created, if the module
+    /// said.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// let mut t = gc_core::Targets::new();
+    /// t.push(1u8, "old").push_created(2, "new", SystemTime::now());
+    /// assert!(t.created(0).is_none());
+    /// assert!(t.created(1).is_some());
+    /// ```
+    pub fn created(&self, index: usize) -> Option<SystemTime> {
+        self.created.get(index).copied().flatten()
+    }
+
+    /// The targets with their reasons, in the order they were added.
     ///
     /// ```
     /// let mut t = gc_core::Targets::new();
     /// t.push(1u8, "why");
     /// assert!(t.iter().all(|target| target.reason == "why"));
     /// ```
-    pub fn iter(&self) -> std::slice::Iter<'_, Target<I>> {
-        self.items.iter()
+    pub fn iter(&self) -> impl Iterator<Item = Target<'_, I>> + '_ {
+        // Each run's reason, repeated over the run's IDs.
+        let runs = self.reasons.iter().enumerate().flat_map(move |(r, (start, reason))| {
+            let end = self.reasons.get(r + 1).map_or(self.ids.len(), |(next, _)| *next);
+            (*start..end).map(move |_| reason.as_ref())
+        });
+        self.ids.iter().zip(runs).enumerate().map(|(i, (id, reason))| Target {
+            id,
+            reason,
+            created: self.created(i),
+        })
     }
 
     /// The target IDs.
@@ -172,8 +258,8 @@ impl<I: GcId> Targets<I> {
     /// t.push(1u8, "why");
     /// assert_eq!(t.ids().copied().collect::<Vec<_>>(), [1]);
     /// ```
-    pub fn ids(&self) -> impl Iterator<Item = &I> + '_ {
-        self.items.iter().map(|t| &t.id)
+    pub fn ids(&self) -> std::slice::Iter<'_, I> {
+        self.ids.iter()
     }
 
     /// The notes resolve left.
@@ -185,7 +271,42 @@ impl<I: GcId> Targets<I> {
         &self.notes
     }
 
-    /// The target IDs, without reasons.
+    /// Keeps the targets for which `keep(index, id)` is true, with their
+    /// reasons and creation times.
+    ///
+    /// ```
+    /// let mut t = gc_core::Targets::new();
+    /// t.extend([1u8, 2, 3, 4], "odd or even");
+    /// t.retain(|_, id| id % 2 == 0);
+    /// assert_eq!(t.into_ids(), [2, 4]);
+    /// ```
+    pub fn retain(&mut self, mut keep: impl FnMut(usize, &I) -> bool) {
+        let reasons = std::mem::take(&mut self.reasons);
+        let created = std::mem::take(&mut self.created);
+        let mut run = 0;
+        let mut kept = 0;
+        let mut index = 0;
+        self.ids.retain(|id| {
+            let i = index;
+            index += 1;
+            if !keep(i, id) {
+                return false;
+            }
+            while reasons.get(run + 1).is_some_and(|(start, _)| *start <= i) {
+                run += 1;
+            }
+            if self.reasons.last().is_none_or(|(_, last)| *last != reasons[run].1) {
+                self.reasons.push((kept, reasons[run].1.clone()));
+            }
+            if !created.is_empty() {
+                self.created.push(created[i]);
+            }
+            kept += 1;
+            true
+        });
+    }
+
+    /// The target IDs, without reasons: the `Vec` they were added to.
     ///
     /// ```
     /// let mut t = gc_core::Targets::new();
@@ -193,19 +314,20 @@ impl<I: GcId> Targets<I> {
     /// assert_eq!(t.into_ids(), ["a"]);
     /// ```
     pub fn into_ids(self) -> Vec<I> {
-        self.items.into_iter().map(|t| t.id).collect()
+        self.ids
     }
 
-    pub(crate) fn into_parts(self) -> (Vec<Target<I>>, Vec<String>) {
-        (self.items, self.notes)
+    /// Takes the notes out, leaving the targets.
+    pub(crate) fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
     }
 }
 
-impl<I: GcId> IntoIterator for Targets<I> {
-    type Item = Target<I>;
-    type IntoIter = std::vec::IntoIter<Target<I>>;
+impl<'a, I: GcId> IntoIterator for &'a Targets<I> {
+    type Item = Target<'a, I>;
+    type IntoIter = Box<dyn Iterator<Item = Target<'a, I>> + 'a>;
     fn into_iter(self) -> Self::IntoIter {
-        self.items.into_iter()
+        Box::new(self.iter())
     }
 }
 

@@ -11,7 +11,7 @@ use anyhow::anyhow;
 use crate::module::declarations;
 use crate::refs::Provider;
 use crate::report::{BackstopDrop, FailedId};
-use crate::{GcId, GcModule, KindInfo, Locker, Others, Snapshot, Target};
+use crate::{GcId, GcModule, KindInfo, Locker, Others, Snapshot, Targets};
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -28,25 +28,24 @@ pub(crate) trait TargetList: Send {
     fn into_ids(self: Box<Self>) -> Box<dyn Any + Send>;
 }
 
-impl<I: GcId> TargetList for Vec<Target<I>> {
+impl<I: GcId> TargetList for Targets<I> {
     fn len(&self) -> usize {
-        Vec::len(self)
+        Targets::len(self)
     }
     fn id_string(&self, i: usize) -> String {
-        self[i].id.to_string()
+        self.ids().as_slice()[i].to_string()
     }
     fn reason(&self, i: usize) -> &str {
-        &self[i].reason
+        Targets::reason(self, i)
     }
     fn created(&self, i: usize) -> Option<SystemTime> {
-        self[i].created
+        Targets::created(self, i)
     }
     fn retain(&mut self, keep: &[bool]) {
-        let mut flags = keep.iter();
-        Vec::retain(self, |_| flags.next().copied().unwrap_or(false));
+        Targets::retain(self, |i, _| keep.get(i).copied().unwrap_or(false));
     }
     fn into_ids(self: Box<Self>) -> Box<dyn Any + Send> {
-        Box::new(self.into_iter().map(|t| t.id).collect::<Vec<I>>())
+        Box::new(Targets::into_ids(*self))
     }
 }
 
@@ -161,17 +160,18 @@ impl<M: GcModule> ErasedModule for Typed<M> {
         let snapshot = (snapshot as &dyn Any)
             .downcast_ref::<M::Snapshot>()
             .ok_or_else(|| anyhow!("internal error: snapshot of another module's type"))?;
-        let (mut targets, notes) = self.module.resolve(snapshot, others)?.into_parts();
+        let mut targets = self.module.resolve(snapshot, others)?;
+        let notes = targets.take_notes();
         let mut backstop = Vec::new();
         if let Some(kind) = self.declared.targets_are {
             // The referential backstop: whatever resolve said, a target that
             // another module references under its kind stays.
             let sets: Vec<_> = others.sets_of(kind.type_id()).collect();
             targets.retain(
-                |t| match sets.iter().find(|(_, set)| set.contains_any(&t.id as &dyn Any)) {
+                |_, id| match sets.iter().find(|(_, set)| set.contains_any(id as &dyn Any)) {
                     Some((module, _)) => {
                         backstop.push(BackstopDrop {
-                            id: t.id.to_string(),
+                            id: id.to_string(),
                             referenced_by: (*module).to_owned(),
                             kind: kind.name().to_owned(),
                         });
