@@ -2,7 +2,9 @@
 """Draws bench/results/workload.svg from bench/results/workload.csv (written
 by bench/workload.sh): cycle time and peak memory of the standard workload
 against N, on log-log axes, with a dashed line of linear growth through the
-N = 100k point. No dependencies beyond Python's standard library.
+N = 100k point. It also prints the table of docs/performance.md: medians
+over the rounds, and the ratios of runs made side by side. No dependencies
+beyond Python's standard library.
 
     python3 bench/plot_workload.py
 """
@@ -81,3 +83,37 @@ for i, (name, _, _, colour) in enumerate(lines + [("linear growth (reference)", 
 out.append("</svg>")
 (HERE / "results" / "workload.svg").write_text("\n".join(out) + "\n")
 print("wrote", HERE / "results" / "workload.svg")
+
+
+def ratio(n, ids, field="median_ms"):
+    """The framework over the baseline, per round (each pair ran side by
+    side), then the median of those ratios."""
+    f = [float(r[field]) for r in rows if (int(r["n"]), r["ids"], r["mode"]) == (n, ids, "framework")]
+    b = [float(r[field]) for r in rows if (int(r["n"]), r["ids"], r["mode"]) == (n, ids, "baseline")]
+    return statistics.median(x / y for x, y in zip(f, b))
+
+
+def median(n, ids, mode, field):
+    return statistics.median(
+        float(r[field]) for r in rows if (int(r["n"]), r["ids"], r["mode"]) == (n, ids, mode)
+    )
+
+
+print()
+print("| N | framework, String | baseline, String | ratio | framework, Digest | baseline, Digest | ratio "
+      "| String / Digest | time per N, String |")
+print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+ns = sorted({int(r["n"]) for r in rows})
+for n in ns:
+    fs, bs = median(n, "string", "framework", "median_ms"), median(n, "string", "baseline", "median_ms")
+    fd, bd = median(n, "digest", "framework", "median_ms"), median(n, "digest", "baseline", "median_ms")
+    print(f"| {n:,} | {fs:,.1f} ms | {bs:,.1f} ms | {ratio(n, 'string'):.3f} | {fd:,.1f} ms | {bd:,.1f} ms "
+          f"| {ratio(n, 'digest'):.3f} | {fs / fd:.2f} | {fs * 1000 / n:.2f} µs |")
+print()
+print("| N | peak RSS, String | ratio to baseline | peak RSS, Digest | ratio to baseline | per N, String |")
+print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+for n in ns:
+    rs = median(n, "string", "framework", "max_rss_kb")
+    rd = median(n, "digest", "framework", "max_rss_kb")
+    print(f"| {n:,} | {rs / 1024:,.0f} MiB | {ratio(n, 'string', 'max_rss_kb'):.3f} | {rd / 1024:,.0f} MiB "
+          f"| {ratio(n, 'digest', 'max_rss_kb'):.3f} | {rs * 1024 / n / 1000:.2f} kB |")
