@@ -5,7 +5,8 @@
 #
 #   export GC_TEST_POSTGRES_URL=$(bash .ci/postgres.sh)
 set -euo pipefail
-if ! command -v pg_ctlcluster > /dev/null; then
+# The server itself, not only the tools that postgresql-common brings.
+if ! compgen -G '/usr/lib/postgresql/*/bin/postgres' > /dev/null || ! command -v pg_ctlcluster > /dev/null; then
     apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
 fi
