@@ -73,9 +73,7 @@ fn targets(c: &mut Criterion) {
         })
         .collect();
     let mut g = c.benchmark_group("300,000 targets from resolve to collect");
-    g.bench_function("a plain Vec", |b| {
-        b.iter(|| black_box(ids.to_vec()))
-    });
+    g.bench_function("a plain Vec", |b| b.iter(|| black_box(ids.to_vec())));
     g.bench_function("Targets::extend, then into_ids", |b| {
         b.iter(|| {
             let mut t = Targets::new();

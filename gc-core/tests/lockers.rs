@@ -27,17 +27,7 @@ async fn two_file_lockers_on_one_path_exclude_each_other() {
     // Separate instances share no in-process lock: only flock excludes.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.lock");
-    let (a, b) = (FileLocker::new(&path), FileLocker::new(&path));
-    let guard = a.try_lock().await.unwrap().expect("free");
-    assert!(b.try_lock().await.unwrap().is_none(), "flock did not exclude");
-    guard.release().await.unwrap();
-    b.try_lock()
-        .await
-        .unwrap()
-        .expect("free after release")
-        .release()
-        .await
-        .unwrap();
+    lockers::separate_instances_exclude_each_other(FileLocker::new(&path), FileLocker::new(&path)).await;
 }
 
 #[tokio::test]

@@ -56,19 +56,7 @@ async fn two_lockers_on_one_key_exclude_each_other_across_sessions() {
     let a = PgLocker::new(&url, "gc-core-tests", "two-lockers").unwrap();
     let b = PgLocker::from_config(url.parse().unwrap(), "gc-core-tests", "two-lockers");
     assert_eq!(a.key(), b.key());
-    let guard = a.try_lock().await.unwrap().expect("free");
-    assert!(
-        b.try_lock().await.unwrap().is_none(),
-        "another session got the same advisory lock"
-    );
-    guard.release().await.unwrap();
-    b.try_lock()
-        .await
-        .unwrap()
-        .expect("free after release")
-        .release()
-        .await
-        .unwrap();
+    lockers::separate_instances_exclude_each_other(a, b).await;
 }
 
 #[tokio::test]

@@ -169,6 +169,58 @@ pub async fn check_on_held_guard<L: Locker>(locker: L) {
     guard.release().await.expect("release failed");
 }
 
+/// Two lockers built apart on one resource (two `FileLocker`s on one path,
+/// two `PgLocker`s on one key: what two processes or two hosts hold)
+/// exclude each other, share no state but the resource, and free it for
+/// each other. Run it on every locker meant to exclude other processes;
+/// [`all`] cannot, since clones of one locker may exclude each other in
+/// process alone.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("store.lock");
+/// gc_testkit::conformance::lockers::separate_instances_exclude_each_other(
+///     gc_core::FileLocker::new(&path),
+///     gc_core::FileLocker::new(&path),
+/// )
+/// .await;
+/// # });
+/// ```
+pub async fn separate_instances_exclude_each_other<L: Locker + 'static>(a: L, b: L) {
+    let what = "separate_instances_exclude_each_other";
+    let guard = try_lock_free(&a, what).await;
+    assert_busy(&b, what).await;
+    guard.release().await.expect("release failed");
+    let guard = try_lock_free(&b, "separate_instances_exclude_each_other: after the other released").await;
+    assert_busy(&a, what).await;
+    drop(guard);
+
+    // lock() on one waits for the other's guard, and gets the lock after.
+    let guard = try_lock_free(&a, what).await;
+    let b = Arc::new(b);
+    let waiter = Arc::clone(&b);
+    let waiting = tokio::spawn(async move { waiter.lock().await });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(
+        !waiting.is_finished(),
+        "{what}: lock() on one returned while the other held the lock"
+    );
+    guard.release().await.expect("release failed");
+    let guard = tokio::time::timeout(PATIENCE, waiting)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: lock() did not get the lock after the other released it"))
+        .expect("the waiting task panicked")
+        .expect("lock failed");
+    assert_busy(&a, what).await;
+    guard.release().await.expect("release failed");
+    try_lock_free(&a, "separate_instances_exclude_each_other: at the end")
+        .await
+        .release()
+        .await
+        .expect("release failed");
+}
+
 /// Every suite of this module, one after the other.
 pub async fn all<L: Locker + Clone + 'static>(locker: L) {
     try_lock_on_held_is_none(locker.clone()).await;
