@@ -1,7 +1,8 @@
 //! The example programs' own code, shared with their tests.
 //!
-//! - [`vmhost`]: the quickstart's VM host on disk, four modules written by
-//!   hand against [`gc_core::GcModule`].
+//! - [`vmhost`]: the quickstart's VM host on disk: four modules, two written
+//!   by hand against [`gc_core::GcModule`] and two with its derive.
+//! - [`fleet`]: the stores of the `multi_host` example, in PostgreSQL tables.
 //! - [`workload`]: the standard benchmark workload of `shared/bench/WORKLOAD.md`.
 
 pub mod fleet;

@@ -1,5 +1,7 @@
-//! The quickstart's VM host: four stores on disk, each a GC module written by
-//! hand against [`gc_core::GcModule`], each with its own [`FileLocker`].
+//! The quickstart's VM host: four stores on disk, each a GC module with its
+//! own [`FileLocker`]: the VM and image stores written by hand against
+//! [`gc_core::GcModule`], the snapshot and network stores with
+//! `#[derive(GcModule)]`.
 //!
 //! ```text
 //! ROOT/vm/.lock        vm/index.json        vm/run/<vm>/          VMs and their run dirs

@@ -394,12 +394,18 @@ impl Neighbours {
     /// assert_eq!(count, 0);
     /// ```
     pub fn view<R>(&self, f: impl FnOnce(&Others<'_>) -> R) -> R {
+        self.view_consuming(None, f)
+    }
+
+    /// [`view`](Self::view) for a module that declared the kinds it
+    /// consumes (`None`: undeclared).
+    fn view_consuming<R>(&self, consumes: Option<&[KindInfo]>, f: impl FnOnce(&Others<'_>) -> R) -> R {
         let read: Vec<ReadModule<'_>> = self
             .modules
             .iter()
             .map(|(name, snapshot)| ReadModule::new(name, snapshot.as_ref()))
             .collect();
-        f(&Others::new(&read, None, &self.unread, None))
+        f(&Others::new(&read, None, &self.unread, consumes))
     }
 
     /// Calls `module.resolve` on `snapshot`, with these neighbours as the
@@ -419,14 +425,6 @@ impl Neighbours {
         snapshot: &M::Snapshot,
     ) -> anyhow::Result<crate::Targets<M::Id>> {
         let declared = crate::module::declarations(module);
-        let read: Vec<ReadModule<'_>> = self
-            .modules
-            .iter()
-            .map(|(name, snapshot)| ReadModule::new(name, snapshot.as_ref()))
-            .collect();
-        module.resolve(
-            snapshot,
-            &Others::new(&read, None, &self.unread, declared.consumes.as_deref()),
-        )
+        self.view_consuming(declared.consumes.as_deref(), |others| module.resolve(snapshot, others))
     }
 }
