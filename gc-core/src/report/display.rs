@@ -63,15 +63,18 @@ impl fmt::Display for Report {
             write_module(f, m, width)?;
         }
         let p = &self.phases;
-        writeln!(
+        write!(
             f,
-            "  phases: acquire {}, read {}, resolve {}, collect {}, release {}",
+            "  phases: acquire {}, read {}, resolve {}",
             Human(p.acquire),
             Human(p.read),
-            Human(p.resolve),
-            Human(p.collect),
-            Human(p.release)
-        )
+            Human(p.resolve)
+        )?;
+        // A dry run has no collect phase.
+        if !self.dry_run {
+            write!(f, ", collect {}", Human(p.collect))?;
+        }
+        writeln!(f, ", release {}", Human(p.release))
     }
 }
 
