@@ -199,6 +199,14 @@ pub enum GcError {
         /// What is wrong with it.
         why: &'static str,
     },
+    /// A policy set on the builder is out of its range.
+    #[error("policy {policy} is invalid: {why}")]
+    InvalidPolicy {
+        /// The policy.
+        policy: &'static str,
+        /// What is wrong with its setting.
+        why: String,
+    },
     /// Some modules could not be locked, so the cycle stopped before reading
     /// anything (fail-closed: collecting without every module's view could
     /// delete what a missing module still pins).

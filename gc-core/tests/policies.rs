@@ -321,6 +321,29 @@ async fn the_guard_has_an_absolute_bound_and_can_be_turned_off() {
     assert!(h.objects().is_empty());
 }
 
+#[test]
+fn a_guard_share_outside_0_to_1_is_refused() {
+    for max_share in [f64::NAN, -0.1, 1.5] {
+        let guard = MassDeletionGuard {
+            max_share,
+            ..MassDeletionGuard::default()
+        };
+        let err = Orchestrator::builder().mass_deletion_guard(guard).build().err();
+        let err = err.expect("an out-of-range share was accepted");
+        assert!(
+            matches!(
+                err,
+                GcError::InvalidPolicy {
+                    policy: "mass_deletion_guard",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("max_share"), "{err}");
+    }
+}
+
 // ---- 3. minimum age ----
 
 #[tokio::test]

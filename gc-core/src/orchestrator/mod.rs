@@ -312,8 +312,9 @@ impl OrchestratorBuilder {
         self
     }
 
-    /// The orchestrator; an error if two modules share a name or a name is
-    /// empty or holds control characters.
+    /// The orchestrator; an error if two modules share a name, a name is
+    /// empty or holds control characters, or the mass-deletion guard's
+    /// `max_share` is not a share from 0 to 1.
     ///
     /// ```
     /// # fn f(a: impl gc_core::GcModule, b: impl gc_core::GcModule) {
@@ -324,6 +325,15 @@ impl OrchestratorBuilder {
     /// # }
     /// ```
     pub fn build(mut self) -> Result<Orchestrator, GcError> {
+        if let Some(guard) = &self.policies.guard
+            && !(0.0..=1.0).contains(&guard.max_share)
+        {
+            // NaN fails this too: it would compare false and never withhold.
+            return Err(GcError::InvalidPolicy {
+                policy: "mass_deletion_guard",
+                why: format!("max_share is {}, not a share from 0 to 1", guard.max_share),
+            });
+        }
         for module in &self.modules {
             let name = module.name();
             let why = if name.is_empty() {
