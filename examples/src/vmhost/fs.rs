@@ -94,14 +94,14 @@ pub fn remove(dir: &Path, name: &str, kind: EntryKind) -> anyhow::Result<()> {
 /// and yields to the runtime, so that a cancelled or timed-out cycle stops
 /// it between entries rather than after all of them.
 pub async fn remove_listed(dir: &Path, names: Vec<String>, kind: EntryKind) -> Vec<(String, anyhow::Result<()>)> {
-    let mut results = Vec::with_capacity(names.len());
+    let mut results = Results::with_capacity(names.len());
     let mut wanted = HashSet::with_capacity(names.len());
     for name in names {
         match check_name(name.as_ref()) {
             Ok(_) => {
                 wanted.insert(name);
             }
-            Err(bad) => results.push((name, Err(anyhow::anyhow!("{bad}")))),
+            Err(bad) => results.push(name, Err(anyhow::anyhow!("{bad}"))),
         }
     }
     let mut listed = Vec::with_capacity(wanted.len());
@@ -116,7 +116,7 @@ pub async fn remove_listed(dir: &Path, names: Vec<String>, kind: EntryKind) -> V
     listed.sort_unstable_by_key(|(inode, _, _)| *inode);
     for (n, (_, name, entry)) in listed.into_iter().enumerate() {
         if n % 1024 == 1023 {
-            report_progress(&results);
+            results.report_progress();
             tokio::task::yield_now().await;
         }
         // DirEntry::file_type does not follow symlinks, and usually needs
@@ -125,15 +125,39 @@ pub async fn remove_listed(dir: &Path, names: Vec<String>, kind: EntryKind) -> V
             Ok(file_type) => remove_entry(&entry.path(), file_type, kind),
             Err(_) => remove(dir, &name, kind),
         };
-        results.push((name, result));
+        results.push(name, result);
     }
     // Not listed: already gone, or the listing failed; `remove` tells which.
     for name in wanted {
         let result = remove(dir, &name, kind);
-        results.push((name, result));
+        results.push(name, result);
     }
-    report_progress(&results);
-    results
+    results.report_progress();
+    results.all
+}
+
+/// Each name's result, and how many failed, for the progress reports.
+struct Results {
+    all: Vec<(String, anyhow::Result<()>)>,
+    failed: usize,
+}
+
+impl Results {
+    fn with_capacity(n: usize) -> Self {
+        Results {
+            all: Vec::with_capacity(n),
+            failed: 0,
+        }
+    }
+
+    fn push(&mut self, name: String, result: anyhow::Result<()>) {
+        self.failed += usize::from(result.is_err());
+        self.all.push((name, result));
+    }
+
+    fn report_progress(&self) {
+        gc_core::report_progress(self.all.len(), self.failed);
+    }
 }
 
 /// The entry's inode number, from the listing itself (no stat).
@@ -147,11 +171,6 @@ fn inode(entry: &fs::DirEntry) -> u64 {
 #[cfg(not(unix))]
 fn inode(_: &fs::DirEntry) -> u64 {
     0
-}
-
-fn report_progress(results: &[(String, anyhow::Result<()>)]) {
-    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
-    gc_core::report_progress(results.len(), failed);
 }
 
 /// Removes the entry at `path` of type `file_type`: refuses a symlink,
