@@ -207,18 +207,19 @@ fn helper() {
                 println!("\nRESULT cycles={done} busy={busy}");
             }
             "crash-gc" => {
-                // Announces each collect of images once it is under way,
-                // then keeps cycling until killed.
+                // Announces its collect of images once it has removed
+                // KILL_AT blobs, then keeps cycling until killed.
+                let kill_at: usize = std::env::var("KILL_AT").unwrap().parse().unwrap();
                 let gc = Orchestrator::builder()
                     .module(host.vms.clone())
                     .module(host.snapshots.clone())
                     .module(host.images.clone())
                     .module(host.network.clone())
                     .no_mass_deletion_guard()
-                    .observer(|e: &Event| {
+                    .observer(move |e: &Event| {
                         if let Event::Progress { module, done, .. } = e
                             && module == "images"
-                            && *done > 0
+                            && *done >= kill_at
                         {
                             println!("\nCOLLECTING");
                             let _ = std::io::stdout().flush();
@@ -315,9 +316,11 @@ impl Lcg {
 async fn a_gc_process_killed_during_collect_loses_nothing_and_the_next_cycle_finishes() {
     let (_dir, host) = demo().await;
     let kills = if long() { 100 } else { 15 };
-    const PER_ROUND: usize = 2_000;
+    // The image store reports its progress every 1,024 blobs: the kill
+    // lands after 1, 2, 3 or 4 thousand of these, chosen at random.
+    const PER_ROUND: usize = 4_500;
     let mut rng = Lcg(0x5eed);
-    let (mut planted, mut half_done) = (0, 0);
+    let (mut planted, mut half_done, mut gone_at_kill) = (0, 0, Vec::new());
     let start = Instant::now();
     for round in 0..kills {
         // Fresh garbage for this round: orphaned blobs, and a deleted VM.
@@ -334,7 +337,8 @@ async fn a_gc_process_killed_during_collect_loses_nothing_and_the_next_cycle_fin
         planted += PER_ROUND;
         write_round(&host, "crash", round + 1).await.unwrap();
 
-        let mut child = spawn("crash-gc", &host.root, &[]);
+        let kill_at = 1 + 1024 * rng.below(4);
+        let mut child = spawn("crash-gc", &host.root, &[("KILL_AT", kill_at.to_string())]);
         if output_line(&mut child, "COLLECTING", Duration::from_secs(60)).is_none() {
             let _ = child.kill();
             panic!("round {round}: the GC process did not get into its collect within 60 s");
@@ -348,6 +352,7 @@ async fn a_gc_process_killed_during_collect_loses_nothing_and_the_next_cycle_fin
         let left = blobs.iter().filter(|b| b.exists()).count();
         if 0 < left && left < PER_ROUND {
             half_done += 1;
+            gone_at_kill.push(100 * (PER_ROUND - left) / PER_ROUND);
         }
         // The kernel freed the dead process's flocks: nothing is left held.
         for module in ["vm", "snapshot", "images", "network"] {
@@ -363,10 +368,13 @@ async fn a_gc_process_killed_during_collect_loses_nothing_and_the_next_cycle_fin
     );
     let pinned = assert_pins_kept(&host).await;
     assert_last_cycle_finishes(&host).await;
+    gone_at_kill.sort_unstable();
     figure(format!(
-        "crashes: {kills} GC processes killed with SIGKILL ({half_done} with their collect half \
-         done), {planted} orphaned blobs planted, {pinned} blobs pinned at the \
+        "crashes: {kills} GC processes killed with SIGKILL, {half_done} with their collect half done (between \
+         {}% and {}% of the round's blobs removed), {planted} orphaned blobs planted, {pinned} blobs pinned at the \
          end, 0 lost, no lock left held, the next cycle finished the job, {:.1} s",
+        gone_at_kill.first().unwrap_or(&0),
+        gone_at_kill.last().unwrap_or(&0),
         start.elapsed().as_secs_f64()
     ));
 }
