@@ -56,6 +56,11 @@ pub enum LockError {
 
 impl LockError {
     /// Wraps an error of a locker backend.
+    ///
+    /// ```
+    /// let err = gc_core::LockError::backend("lease service unreachable");
+    /// assert!(matches!(err, gc_core::LockError::Backend(_)));
+    /// ```
     pub fn backend(err: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
         LockError::Backend(err.into())
     }
@@ -94,6 +99,15 @@ impl fmt::Display for Phase {
 }
 
 /// Why a module could not take part in a cycle.
+///
+/// ```
+/// use gc_core::{GcError, SkipReason};
+///
+/// fn busy_only(err: &GcError) -> bool {
+///     matches!(err, GcError::Skipped { skipped } if skipped.iter().all(|s| matches!(s.reason, SkipReason::Busy)))
+/// }
+/// assert_eq!(SkipReason::Busy.to_string(), "lock busy");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SkipReason {
@@ -109,6 +123,12 @@ pub enum SkipReason {
 }
 
 /// A module that could not be locked, and why.
+///
+/// ```
+/// use gc_core::{SkipReason, Skipped};
+/// let s = Skipped { module: "images".into(), reason: SkipReason::Busy };
+/// assert_eq!(s.to_string(), "images (lock busy)");
+/// ```
 #[derive(Debug)]
 pub struct Skipped {
     /// The module's name.
@@ -124,6 +144,15 @@ impl fmt::Display for Skipped {
 }
 
 /// A module whose lock failed its check before collect.
+///
+/// ```
+/// use gc_core::{LockError, LostLock};
+/// let lost = LostLock {
+///     module: "images".into(),
+///     error: LockError::Lost { reason: "lease expired".into() },
+/// };
+/// assert_eq!(lost.to_string(), "images (lock lost: lease expired)");
+/// ```
 #[derive(Debug)]
 pub struct LostLock {
     /// The module's name.
@@ -140,6 +169,30 @@ impl fmt::Display for LostLock {
 
 /// A module callback that failed: it returned an error, panicked, or timed
 /// out.
+///
+/// ```
+/// use gc_core::{GcError, Phase};
+///
+/// fn panicked_modules(err: &GcError) -> Vec<&str> {
+///     match err {
+///         GcError::ReadFailed { failures } | GcError::ResolveFailed { failures } => failures
+///             .iter()
+///             .filter(|f| f.panicked)
+///             .map(|f| f.module.as_str())
+///             .collect(),
+///         _ => Vec::new(),
+///     }
+/// }
+/// let failure = gc_core::ModuleFailure {
+///     module: "vm".into(),
+///     phase: Phase::Read,
+///     panicked: false,
+///     timed_out: false,
+///     error: anyhow::anyhow!("index.json: unexpected end of file"),
+/// };
+/// assert_eq!(failure.to_string(), "vm: read failed: index.json: unexpected end of file");
+/// assert!(panicked_modules(&GcError::ReadFailed { failures: vec![failure] }).is_empty());
+/// ```
 #[derive(Debug)]
 pub struct ModuleFailure {
     /// The module's name.

@@ -34,6 +34,11 @@ impl<T> GcId for T where T: Clone + Eq + Ord + Hash + Debug + Display + Send + S
 pub struct Digest(pub [u8; 32]);
 
 /// Why a string is not a [`Digest`].
+///
+/// ```
+/// let err = "abc".parse::<gc_core::Digest>().unwrap_err();
+/// assert_eq!(err.to_string(), "not a 32-byte digest: expected 64 hex digits");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not a 32-byte digest: expected 64 hex digits")]
 pub struct DigestParseError;

@@ -85,7 +85,7 @@
 //! # Ok::<_, GcError>(()) }).unwrap();
 //! ```
 
-#![warn(missing_docs)]
+#![warn(missing_docs, unnameable_types)]
 
 mod declare;
 mod each;
@@ -111,7 +111,10 @@ pub use module::GcModule;
 pub use observe::{Event, Observer, report_progress};
 pub use orchestrator::{MassDeletionGuard, Orchestrator, OrchestratorBuilder, RunOptions};
 pub use refs::{Neighbours, Others, Provider, RefKind, RefSet, RefsError, RefsView, Snapshot};
-pub use report::{FailedId, ModuleDurations, ModuleReport, ModuleStatus, PhaseDurations, PlannedTarget, Report};
+pub use report::{
+    BackstopDrop, FailedId, HeldBackBy, ModuleDurations, ModuleReport, ModuleStatus, PhaseDurations, PlannedTarget,
+    Report, WithheldIds,
+};
 pub use scheduler::{Latest, Scheduler, SchedulerConfig, Trigger, TriggerError};
 pub use targets::{CollectOutcome, IdFailure, Reason, Target, Targets};
 

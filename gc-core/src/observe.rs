@@ -84,7 +84,25 @@ pub enum Event {
 }
 
 /// Receives the [`Event`]s of every cycle. Called inline, from the cycle's
-/// task: keep it quick (hand work to a channel if it is not).
+/// task: keep it quick (hand work to a channel if it is not). A closure
+/// `Fn(&Event)` is an observer; so is a type of yours:
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use gc_core::{Event, Observer, Orchestrator};
+///
+/// #[derive(Default)]
+/// struct Aborts(AtomicUsize);
+/// impl Observer for Aborts {
+///     fn on_event(&self, event: &Event) {
+///         if let Event::CycleAborted { .. } = event {
+///             self.0.fetch_add(1, Ordering::Relaxed);
+///         }
+///     }
+/// }
+/// let gc = Orchestrator::builder().observer(Aborts::default()).build().unwrap();
+/// # drop(gc);
+/// ```
 pub trait Observer: Send + Sync {
     /// One event.
     fn on_event(&self, event: &Event);

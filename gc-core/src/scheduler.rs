@@ -63,6 +63,16 @@ impl Default for SchedulerConfig {
 }
 
 /// What started a cycle.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use gc_core::{Orchestrator, Scheduler, SchedulerConfig, Trigger};
+/// let scheduler = Scheduler::start(Orchestrator::builder().build()?, SchedulerConfig::default());
+/// scheduler.trigger().await?;
+/// assert_eq!(scheduler.latest().unwrap().trigger, Trigger::OnDemand);
+/// scheduler.shutdown().await;
+/// # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
     /// The interval (or the startup delay) ran out.
@@ -76,6 +86,20 @@ pub enum Trigger {
 }
 
 /// The latest cycle the scheduler ran.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use gc_core::{Orchestrator, Scheduler, SchedulerConfig};
+/// let scheduler = Scheduler::start(Orchestrator::builder().build()?, SchedulerConfig::default());
+/// scheduler.trigger().await?;
+/// match scheduler.latest().map(|latest| latest.result) {
+///     Some(Ok(report)) => println!("{report}"),
+///     Some(Err(why)) => println!("aborted: {why}"),
+///     None => println!("no cycle yet"),
+/// }
+/// scheduler.shutdown().await;
+/// # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
 #[derive(Debug, Clone)]
 pub struct Latest {
     /// When it ended.
@@ -87,6 +111,19 @@ pub struct Latest {
 }
 
 /// The scheduler could not run a triggered cycle.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use gc_core::{Orchestrator, Scheduler, SchedulerConfig, TriggerError};
+/// let scheduler = Scheduler::start(Orchestrator::builder().build()?, SchedulerConfig::default());
+/// match scheduler.trigger().await {
+///     Ok(report) => println!("{report}"),
+///     Err(TriggerError::Cycle(e)) => println!("the cycle aborted: {e}"),
+///     Err(e) => println!("{e}"),
+/// }
+/// scheduler.shutdown().await;
+/// # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TriggerError {
@@ -136,6 +173,21 @@ impl Scheduler {
     ///
     /// # Panics
     /// Outside a tokio runtime.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::time::Duration;
+    /// use gc_core::{Orchestrator, Scheduler, SchedulerConfig};
+    /// let config = SchedulerConfig {
+    ///     interval: Duration::from_secs(600),
+    ///     startup_delay: Duration::from_secs(30),
+    ///     mutation_threshold: Some(1_000),
+    ///     ..SchedulerConfig::default()
+    /// };
+    /// let scheduler = Scheduler::start(Orchestrator::builder().build()?, config);
+    /// scheduler.shutdown().await;
+    /// # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
     pub fn start(orchestrator: Orchestrator, config: SchedulerConfig) -> Scheduler {
         let shared = Arc::new(Shared {
             mutations: AtomicU64::new(0),

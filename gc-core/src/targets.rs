@@ -6,11 +6,27 @@ use std::time::{Duration, SystemTime};
 
 use crate::GcId;
 
-/// Why an ID is to be collected, as shown in plans and reports.
+/// Why an ID is to be collected, as shown in plans and reports: a
+/// `&'static str` costs nothing, a `String` is kept as it is.
+///
+/// ```
+/// let fixed: gc_core::Reason = "unreferenced".into();
+/// let built: gc_core::Reason = format!("orphaned for {} days", 3).into();
+/// assert_eq!(fixed, "unreferenced");
+/// assert_eq!(built, "orphaned for 3 days");
+/// ```
 pub type Reason = Cow<'static, str>;
 
 /// One target as [`Targets::iter`] shows it: an ID, why it is to be
 /// collected, and when its object was created, if the module knows.
+///
+/// ```
+/// let mut targets = gc_core::Targets::new();
+/// targets.push("tmp-1".to_owned(), "stale upload");
+/// let target = targets.iter().next().unwrap();
+/// assert_eq!((target.id.as_str(), target.reason), ("tmp-1", "stale upload"));
+/// assert!(target.created.is_none());
+/// ```
 #[derive(Debug, PartialEq, Eq)]
 pub struct Target<'a, I> {
     /// The ID.
@@ -342,6 +358,13 @@ impl<I: GcId, R: Into<Reason>> FromIterator<(I, R)> for Targets<I> {
 }
 
 /// One ID that collect could not remove, and why.
+///
+/// ```
+/// let mut outcome = gc_core::CollectOutcome::new();
+/// outcome.failed("blob-1".to_owned(), anyhow::anyhow!("read-only file system"));
+/// let failure = &outcome.failures()[0];
+/// assert_eq!((failure.id.as_str(), failure.error.to_string().as_str()), ("blob-1", "read-only file system"));
+/// ```
 #[derive(Debug)]
 pub struct IdFailure<I> {
     /// The ID.

@@ -32,6 +32,19 @@ fn declare_targets_are<K: RefKind<Id = String>>(d: &mut Declarations<String>) {
 type IsReferenced = Arc<dyn Fn(&Others<'_>, &String) -> Result<bool, RefsError> + Send + Sync>;
 
 /// What collect does with one ID.
+///
+/// ```
+/// use gc_testkit::{FakeModule, IdBehaviour};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let module = FakeModule::builder("blobs").objects(["a", "b"]).build();
+/// let handle = module.handle();
+/// handle.set_id_behaviour("b", IdBehaviour::Fail("device busy".into()));
+/// let report = gc_core::Orchestrator::builder().module(module).build()?.run().await?;
+/// assert_eq!(report.module("blobs").unwrap().failed[0].id, "b");
+/// assert_eq!(handle.objects(), ["b"]); // a failed ID stays in the store
+/// # Ok::<_, gc_core::GcError>(()) }).unwrap();
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdBehaviour {
     /// Removes it from the store (the default).
@@ -43,6 +56,17 @@ pub enum IdBehaviour {
 }
 
 /// One call the orchestrator made to a [`FakeModule`].
+///
+/// ```
+/// use gc_testkit::{Call, FakeModule};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let module = FakeModule::builder("blobs").objects(["a"]).build();
+/// let handle = module.handle();
+/// gc_core::Orchestrator::builder().module(module).build()?.run().await?;
+/// assert_eq!(handle.calls(), [Call::Read, Call::Resolve, Call::Collect(vec!["a".into()])]);
+/// # Ok::<_, gc_core::GcError>(()) }).unwrap();
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
     /// `read`.
@@ -123,6 +147,19 @@ pub struct FakeModule {
 }
 
 /// Builds a [`FakeModule`].
+///
+/// ```
+/// use gc_core::RefKind;
+/// use gc_testkit::FakeModule;
+///
+/// pub struct BlobRefs;
+/// impl RefKind for BlobRefs { type Id = String; }
+///
+/// // A VM store that pins b1, and an image store that consumes what it pins.
+/// let vm = FakeModule::builder("vm").provides::<BlobRefs>(["b1"]).build();
+/// let images = FakeModule::builder("images").objects(["b1", "b2"]).consumes::<BlobRefs>().build();
+/// # drop((vm, images));
+/// ```
 pub struct FakeModuleBuilder {
     name: String,
     locker: Option<Box<dyn Locker>>,
@@ -135,6 +172,25 @@ pub struct FakeModuleBuilder {
 
 /// Steers and observes a [`FakeModule`] after it was handed to an
 /// orchestrator. Clones steer the same module.
+///
+/// ```
+/// use gc_core::{GcError, Orchestrator};
+/// use gc_testkit::FakeModule;
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let module = FakeModule::builder("images").objects(["a"]).build();
+/// let handle = module.handle();
+/// let gc = Orchestrator::builder().module(module).build()?;
+///
+/// handle.fail_read(Some("disk unplugged"));
+/// assert!(matches!(gc.run().await, Err(GcError::ReadFailed { .. })));
+/// assert_eq!(handle.objects(), ["a"], "nothing collected in an aborted cycle");
+///
+/// handle.fail_read(None);
+/// gc.run().await?;
+/// assert!(handle.objects().is_empty());
+/// # Ok::<_, GcError>(()) }).unwrap();
+/// ```
 #[derive(Clone)]
 pub struct FakeHandle {
     state: Arc<State>,
@@ -539,6 +595,16 @@ impl FakeHandle {
 
 /// The snapshot of a [`FakeModule`]: the IDs in its store and the references
 /// it provides.
+///
+/// ```
+/// use gc_core::GcModule;
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let module = gc_testkit::FakeModule::builder("images").objects(["a", "b"]).build();
+/// let snapshot = module.read().await.unwrap();
+/// assert_eq!(snapshot.objects.len(), 2);
+/// # });
+/// ```
 pub struct FakeSnapshot {
     /// The IDs in the store when it was read.
     pub objects: BTreeSet<String>,

@@ -11,7 +11,7 @@
 //!
 //! See `docs/testing.md`.
 
-#![warn(missing_docs)]
+#![warn(missing_docs, unnameable_types)]
 
 pub mod conformance;
 mod fake;

@@ -76,12 +76,41 @@ pub struct MemLocker {
 }
 
 /// Steers and observes a [`MemLocker`]. Clones steer the same locker.
+///
+/// ```
+/// use std::time::Duration;
+/// use gc_core::Locker;
+/// use gc_testkit::MemLocker;
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let (locker, handle) = MemLocker::new();
+/// handle.delay(Duration::from_millis(5)); // every acquisition takes 5 ms
+/// let guard = locker.lock().await?;
+/// handle.lose_lease();                    // as if a lease ran out
+/// assert!(guard.check().await.is_err());
+/// drop(guard);
+/// handle.assert_all_released();
+/// # Ok::<_, gc_core::LockError>(()) }).unwrap();
+/// ```
 #[derive(Clone)]
 pub struct MemLockerHandle {
     state: Arc<State>,
 }
 
 /// What a [`MemLocker`] has done so far.
+///
+/// ```
+/// use gc_core::Locker;
+/// use gc_testkit::{LockStats, MemLocker};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let (locker, handle) = MemLocker::new();
+/// let guard = locker.try_lock().await?.unwrap();
+/// assert!(locker.try_lock().await?.is_none());
+/// guard.release().await?;
+/// assert_eq!(handle.stats(), LockStats { acquired: 1, released: 1, busy: 1, failed: 0 });
+/// # Ok::<_, gc_core::LockError>(()) }).unwrap();
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LockStats {
     /// Locks handed out (to the GC, to writers and to [`MemLockerHandle::hold`]).

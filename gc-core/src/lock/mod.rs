@@ -107,6 +107,18 @@ pub trait HeldLock: Send + Sync {
 
 /// A held lock. Release it with [`release`](Self::release); dropping it also
 /// releases it, as a fallback.
+///
+/// ```
+/// use gc_core::{LocalLocker, Locker};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let locker = LocalLocker::new();
+/// let guard = locker.lock().await?;   // a writer takes the store's lock
+/// // ... mutate the store ...
+/// guard.release().await?;             // and releases it, reporting any error
+/// assert!(!locker.is_locked());
+/// # Ok::<_, gc_core::LockError>(()) }).unwrap();
+/// ```
 #[must_use = "dropping a LockGuard releases the lock at once"]
 pub struct LockGuard {
     held: Option<Box<dyn HeldLock>>,

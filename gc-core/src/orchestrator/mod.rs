@@ -172,6 +172,18 @@ impl Orchestrator {
 
 /// Registers modules for an [`Orchestrator`] and sets its policies (see
 /// `docs/policies.md`).
+///
+/// ```
+/// use std::time::Duration;
+/// # fn f(vms: impl gc_core::GcModule, images: impl gc_core::GcModule) -> Result<(), gc_core::GcError> {
+/// let gc = gc_core::Orchestrator::builder()
+///     .module(vms)
+///     .module(images)
+///     .wait_for_locks(Duration::from_secs(5))
+///     .collect_timeout(Duration::from_secs(600))
+///     .build()?;
+/// # Ok(()) }
+/// ```
 pub struct OrchestratorBuilder {
     modules: Vec<Box<dyn ErasedModule>>,
     policies: Policies,

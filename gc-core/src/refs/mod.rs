@@ -97,7 +97,25 @@ pub trait Snapshot: Any + Send + Sync {
     }
 }
 
-/// Collects the reference sets a [`Snapshot`] provides.
+/// Collects the reference sets a [`Snapshot`] provides: the argument of
+/// [`Snapshot::provide`].
+///
+/// ```
+/// use std::collections::HashSet;
+/// use gc_core::{Provider, RefKind, Snapshot};
+///
+/// pub struct BlobRefs;
+/// impl RefKind for BlobRefs { type Id = String; }
+/// pub struct VmRefs;
+/// impl RefKind for VmRefs { type Id = String; }
+///
+/// struct VmSnapshot { vms: HashSet<String>, blobs: HashSet<String> }
+/// impl Snapshot for VmSnapshot {
+///     fn provide<'a>(&'a self, refs: &mut Provider<'a>) {
+///         refs.refs::<VmRefs>(&self.vms).refs::<BlobRefs>(&self.blobs);
+///     }
+/// }
+/// ```
 pub struct Provider<'a> {
     sets: Vec<ProvidedSet<'a>>,
 }

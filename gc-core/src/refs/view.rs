@@ -37,6 +37,19 @@ impl Unread {
 }
 
 /// Why [`Others::refs`] could not give a complete view of a reference kind.
+///
+/// ```
+/// use gc_core::{Neighbours, RefKind, RefsError};
+///
+/// pub struct BlobRefs;
+/// impl RefKind for BlobRefs { type Id = String; }
+///
+/// // A neighbour that could not be read: the view of blobs is refused,
+/// // never silently empty.
+/// let neighbours = Neighbours::new().unread("snapshot");
+/// let err = neighbours.view(|others| others.refs::<BlobRefs>().err()).unwrap();
+/// assert!(matches!(&err, RefsError::ProvidersNotRead { modules, .. } if modules == &["snapshot"]));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RefsError {
@@ -200,6 +213,32 @@ impl<'a> Others<'a> {
 }
 
 /// Every other module's set of one reference kind, read in place.
+///
+/// ```
+/// use std::collections::{BTreeSet, HashSet};
+/// use gc_core::{Neighbours, Provider, RefKind, Snapshot};
+///
+/// pub struct BlobRefs;
+/// impl RefKind for BlobRefs { type Id = String; }
+/// struct Vm(HashSet<String>);
+/// impl Snapshot for Vm {
+///     fn provide<'a>(&'a self, refs: &mut Provider<'a>) { refs.refs::<BlobRefs>(&self.0); }
+/// }
+/// struct Snap(BTreeSet<String>);
+/// impl Snapshot for Snap {
+///     fn provide<'a>(&'a self, refs: &mut Provider<'a>) { refs.refs::<BlobRefs>(&self.0); }
+/// }
+///
+/// let neighbours = Neighbours::new()
+///     .with("vm", Vm(["b1".to_owned()].into()))
+///     .with("snapshot", Snap(["b2".to_owned()].into()));
+/// neighbours.view(|others| {
+///     let blobs = others.refs::<BlobRefs>().unwrap(); // a HashSet and a BTreeSet, not merged
+///     assert!(blobs.contains(&"b1".to_owned()) && blobs.contains(&"b2".to_owned()));
+///     assert_eq!(blobs.referenced_by(&"b2".to_owned()), Some("snapshot"));
+///     assert_eq!(blobs.len(), 2);
+/// });
+/// ```
 pub struct RefsView<'a, K: RefKind> {
     sets: Vec<(&'a str, &'a dyn ErasedRefSet)>,
     _kind: PhantomData<fn() -> K>,

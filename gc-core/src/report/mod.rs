@@ -33,6 +33,19 @@ pub struct Report {
 }
 
 /// What happened to one module in a cycle.
+///
+/// ```
+/// use gc_core::ModuleStatus;
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let scratch = gc_testkit::FakeModule::builder("scratch").objects(["a", "b"]).build();
+/// # let gc = gc_core::Orchestrator::builder().module(scratch).build()?;
+/// let report = gc.run().await?;
+/// let scratch = report.module("scratch").unwrap();
+/// assert_eq!(scratch.status, ModuleStatus::Collected);
+/// assert_eq!((scratch.targets, scratch.collected), (2, 2));
+/// assert!(scratch.failed.is_empty() && scratch.durations.collect.is_some());
+/// # Ok::<_, gc_core::GcError>(()) }).unwrap();
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct ModuleReport {
     /// The module's name.
@@ -72,6 +85,16 @@ pub struct ModuleReport {
 }
 
 /// A skipped module that held another back.
+///
+/// ```
+/// fn explain(report: &gc_core::Report) {
+///     for m in &report.modules {
+///         for by in &m.held_back_by {
+///             println!("{} held back by {} (it consumes {})", m.name, by.module, by.kinds.join(", "));
+///         }
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HeldBackBy {
     /// The skipped module.
@@ -81,6 +104,16 @@ pub struct HeldBackBy {
 }
 
 /// Targets a policy withheld: how many, and the first few.
+///
+/// ```
+/// fn explain(report: &gc_core::Report) {
+///     for m in &report.modules {
+///         if m.too_young.count > 0 {
+///             println!("{}: {} too young, such as {:?}", m.name, m.too_young.count, m.too_young.sample);
+///         }
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct WithheldIds {
     /// How many.
@@ -91,6 +124,10 @@ pub struct WithheldIds {
 
 impl WithheldIds {
     /// How many IDs a report keeps as a sample.
+    ///
+    /// ```
+    /// assert_eq!(gc_core::WithheldIds::SAMPLE, 10);
+    /// ```
     pub const SAMPLE: usize = 10;
 
     pub(crate) fn add(&mut self, id: impl FnOnce() -> String) {
@@ -102,6 +139,17 @@ impl WithheldIds {
 }
 
 /// A target the referential backstop dropped.
+///
+/// ```
+/// fn resolve_bugs(report: &gc_core::Report) -> usize {
+///     for m in &report.modules {
+///         for drop in &m.backstop {
+///             eprintln!("bug in {}'s resolve: it targeted {}, which {} references as {}", m.name, drop.id, drop.referenced_by, drop.kind);
+///         }
+///     }
+///     report.modules.iter().map(|m| m.backstop.len()).sum()
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BackstopDrop {
     /// The ID resolve targeted.
@@ -113,6 +161,18 @@ pub struct BackstopDrop {
 }
 
 /// A module's outcome in a cycle.
+///
+/// ```
+/// use gc_core::ModuleStatus;
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let scratch = gc_testkit::FakeModule::builder("scratch").objects(["a", "b"]).build();
+/// # let gc = gc_core::Orchestrator::builder().module(scratch).build()?;
+/// assert_eq!(gc.plan().await?.modules[0].status, ModuleStatus::Planned);
+/// assert_eq!(gc.run().await?.modules[0].status, ModuleStatus::Collected);
+/// assert_eq!(gc.run().await?.modules[0].status, ModuleStatus::NothingToDo);
+/// assert_eq!(ModuleStatus::PartiallyCollected.to_string(), "partially collected");
+/// # Ok::<_, gc_core::GcError>(()) }).unwrap();
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -137,6 +197,18 @@ pub enum ModuleStatus {
 }
 
 /// An ID that collect could not remove.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let scratch = gc_testkit::FakeModule::builder("scratch").objects(["a", "b"]).build();
+/// # scratch.handle().fail_id("b", "permission denied");
+/// # let gc = gc_core::Orchestrator::builder().module(scratch).build()?;
+/// let report = gc.run().await?;
+/// let failed = &report.module("scratch").unwrap().failed;
+/// assert_eq!(failed[0].id, "b");
+/// assert!(failed[0].error.contains("permission denied"), "{}", failed[0].error);
+/// # Ok::<_, gc_core::GcError>(()) }).unwrap();
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FailedId {
     /// The ID, as displayed.
@@ -146,6 +218,17 @@ pub struct FailedId {
 }
 
 /// A target of a dry run.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let scratch = gc_testkit::FakeModule::builder("scratch").objects(["a", "b"]).build();
+/// # let gc = gc_core::Orchestrator::builder().module(scratch).build()?;
+/// let plan = gc.plan().await?;
+/// let planned = &plan.module("scratch").unwrap().planned;
+/// assert_eq!(planned.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+/// println!("{} goes: {}", planned[0].id, planned[0].reason);
+/// # Ok::<_, gc_core::GcError>(()) }).unwrap();
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlannedTarget {
     /// The ID, as displayed.
@@ -155,6 +238,17 @@ pub struct PlannedTarget {
 }
 
 /// How long a module's callbacks took, in milliseconds when serialized.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let scratch = gc_testkit::FakeModule::builder("scratch").objects(["a", "b"]).build();
+/// # let gc = gc_core::Orchestrator::builder().module(scratch).build()?;
+/// let report = gc.run().await?;
+/// let d = report.module("scratch").unwrap().durations;
+/// println!("read {:?}, resolve {:?}, collect {:?}", d.read, d.resolve, d.collect);
+/// assert!(d.collect.is_some(), "it had targets, so collect ran");
+/// # Ok::<_, gc_core::GcError>(()) }).unwrap();
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct ModuleDurations {
     /// Its read.
@@ -169,6 +263,17 @@ pub struct ModuleDurations {
 }
 
 /// How long each phase of a cycle took, in milliseconds when serialized.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let scratch = gc_testkit::FakeModule::builder("scratch").objects(["a", "b"]).build();
+/// # let gc = gc_core::Orchestrator::builder().module(scratch).build()?;
+/// let report = gc.run().await?;
+/// let p = report.phases;
+/// assert!(p.total >= p.read + p.resolve);
+/// println!("{}", serde_json::to_string(&p).unwrap()); // {"acquire":0.01,"read":0.02,...}
+/// # Ok::<_, gc_core::GcError>(()) }).unwrap();
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct PhaseDurations {
     /// Taking the locks.

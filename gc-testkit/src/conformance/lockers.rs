@@ -36,6 +36,12 @@ async fn assert_busy<L: Locker>(locker: &L, what: &str) {
 
 /// `try_lock` on a held lock returns `None`, from the holder's clone and
 /// from another clone.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// gc_testkit::conformance::lockers::try_lock_on_held_is_none(gc_core::LocalLocker::new()).await;
+/// # });
+/// ```
 pub async fn try_lock_on_held_is_none<L: Locker + Clone>(locker: L) {
     let what = "try_lock_on_held_is_none";
     let guard = try_lock_free(&locker, what).await;
@@ -45,6 +51,12 @@ pub async fn try_lock_on_held_is_none<L: Locker + Clone>(locker: L) {
 }
 
 /// An explicit release frees the lock.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// gc_testkit::conformance::lockers::release_frees(gc_core::LocalLocker::new()).await;
+/// # });
+/// ```
 pub async fn release_frees<L: Locker>(locker: L) {
     let what = "release_frees";
     let guard = try_lock_free(&locker, what).await;
@@ -57,6 +69,12 @@ pub async fn release_frees<L: Locker>(locker: L) {
 }
 
 /// Dropping a guard frees the lock (the fallback when a cycle is cancelled).
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// gc_testkit::conformance::lockers::drop_frees(gc_core::LocalLocker::new()).await;
+/// # });
+/// ```
 pub async fn drop_frees<L: Locker>(locker: L) {
     let guard = try_lock_free(&locker, "drop_frees").await;
     drop(guard);
@@ -68,6 +86,12 @@ pub async fn drop_frees<L: Locker>(locker: L) {
 }
 
 /// `lock()` waits while the lock is held and gets it once it is released.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// gc_testkit::conformance::lockers::lock_waits_for_release(gc_core::LocalLocker::new()).await;
+/// # });
+/// ```
 pub async fn lock_waits_for_release<L: Locker + Clone + 'static>(locker: L) {
     let guard = try_lock_free(&locker, "lock_waits_for_release").await;
     let waiter = locker.clone();
@@ -86,6 +110,12 @@ pub async fn lock_waits_for_release<L: Locker + Clone + 'static>(locker: L) {
 }
 
 /// A `lock()` dropped while it waits leaves nothing held.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// gc_testkit::conformance::lockers::dropped_waiting_lock_leaves_nothing_held(gc_core::LocalLocker::new()).await;
+/// # });
+/// ```
 pub async fn dropped_waiting_lock_leaves_nothing_held<L: Locker>(locker: L) {
     let what = "dropped_waiting_lock_leaves_nothing_held";
     let guard = try_lock_free(&locker, what).await;
@@ -103,6 +133,12 @@ pub async fn dropped_waiting_lock_leaves_nothing_held<L: Locker>(locker: L) {
 }
 
 /// Tasks that lock clones of the locker never overlap.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// gc_testkit::conformance::lockers::mutual_exclusion_across_tasks(gc_core::LocalLocker::new()).await;
+/// # });
+/// ```
 pub async fn mutual_exclusion_across_tasks<L: Locker + Clone + 'static>(locker: L) {
     const TASKS: usize = 8;
     const ROUNDS: usize = 20;
@@ -136,6 +172,12 @@ pub async fn mutual_exclusion_across_tasks<L: Locker + Clone + 'static>(locker: 
 }
 
 /// Many rounds of try_lock, lock, release and drop leave nothing held.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// gc_testkit::conformance::lockers::many_rounds_leave_nothing_held(gc_core::LocalLocker::new()).await;
+/// # });
+/// ```
 pub async fn many_rounds_leave_nothing_held<L: Locker>(locker: L) {
     for round in 0..200 {
         let guard = if round % 2 == 0 {
@@ -160,6 +202,12 @@ pub async fn many_rounds_leave_nothing_held<L: Locker>(locker: L) {
 }
 
 /// `check()` confirms a guard that is held.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// gc_testkit::conformance::lockers::check_on_held_guard(gc_core::LocalLocker::new()).await;
+/// # });
+/// ```
 pub async fn check_on_held_guard<L: Locker>(locker: L) {
     let guard = try_lock_free(&locker, "check_on_held_guard").await;
     if let Err(e) = guard.check().await {
@@ -222,6 +270,12 @@ pub async fn separate_instances_exclude_each_other<L: Locker + 'static>(a: L, b:
 }
 
 /// Every suite of this module, one after the other.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// gc_testkit::conformance::lockers::all(gc_core::LocalLocker::new()).await;
+/// # });
+/// ```
 pub async fn all<L: Locker + Clone + 'static>(locker: L) {
     try_lock_on_held_is_none(locker.clone()).await;
     release_frees(locker.clone()).await;

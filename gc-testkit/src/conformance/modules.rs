@@ -50,6 +50,26 @@ async fn resolve<M: GcModule>(what: &str, module: &M, neighbours: &Neighbours) -
 /// Collecting the same targets twice is no error and deletes nothing more;
 /// and the first collect removes exactly its targets. The store must hold
 /// garbage (as seen with `neighbours` as the other modules).
+///
+/// ```
+/// use std::collections::BTreeSet;
+/// use gc_core::{Neighbours, RefKind};
+/// use gc_testkit::{FakeModule, RefsSnapshot};
+///
+/// pub struct BlobRefs;
+/// impl RefKind for BlobRefs { type Id = String; }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let images = FakeModule::builder("images").objects(["b1", "b2"]).consumes::<BlobRefs>().build();
+/// let store = images.handle();
+/// let vm = Neighbours::new().with("vm", RefsSnapshot::new().with::<BlobRefs>(["b1".to_owned()]));
+/// gc_testkit::conformance::modules::collect_is_idempotent(&images, &vm, || {
+///     store.objects().into_iter().collect::<BTreeSet<String>>()
+/// })
+/// .await;
+/// assert_eq!(store.objects(), ["b1"]);
+/// # });
+/// ```
 pub async fn collect_is_idempotent<M, F>(module: &M, neighbours: &Neighbours, inventory: F)
 where
     M: GcModule,
@@ -97,7 +117,21 @@ where
 
 /// `plan()` and `run()` of an orchestrator holding `module` and
 /// `neighbours` agree: the run targets what the plan listed, collects all of
-/// it, and removes exactly that from the store.
+/// it, and removes exactly that from the store. (The module-level example
+/// runs it.)
+///
+/// ```
+/// use std::collections::BTreeSet;
+/// use gc_testkit::FakeModule;
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let scratch = FakeModule::builder("scratch").objects(["t1", "t2"]).build();
+/// let store = scratch.handle();
+/// let inventory = || store.objects().into_iter().collect::<BTreeSet<String>>();
+/// gc_testkit::conformance::modules::plan_and_run_agree(scratch, Vec::new(), &inventory).await;
+/// assert!(store.objects().is_empty());
+/// # });
+/// ```
 pub async fn plan_and_run_agree<M, F>(module: M, neighbours: Vec<FakeModule>, inventory: F)
 where
     M: GcModule,
@@ -147,6 +181,23 @@ where
 /// `K`: a property test over `cases` generated sets of neighbours, each
 /// referencing a random part of `candidates` (IDs in the store, pinned or
 /// not). `snapshot` is the module's own, read from a seeded store.
+///
+/// ```
+/// # #[cfg(feature = "proptest")] {
+/// use gc_core::{GcModule, RefKind};
+/// use gc_testkit::FakeModule;
+///
+/// pub struct BlobRefs;
+/// impl RefKind for BlobRefs { type Id = String; }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let images = FakeModule::builder("images").objects(["b1", "b2", "b3"]).consumes::<BlobRefs>().build();
+/// let snapshot = images.read().await.unwrap();
+/// let candidates = ["b1", "b2", "b3", "b4"].map(String::from);
+/// gc_testkit::conformance::modules::resolve_never_targets_referenced::<BlobRefs, _>(&images, &snapshot, &candidates, 64);
+/// # });
+/// # }
+/// ```
 #[cfg(feature = "proptest")]
 pub fn resolve_never_targets_referenced<K, M>(module: &M, snapshot: &M::Snapshot, candidates: &[K::Id], cases: u32)
 where
