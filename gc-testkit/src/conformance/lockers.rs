@@ -26,6 +26,15 @@ async fn try_lock_free<L: Locker>(locker: &L, what: &str) -> LockGuard {
     }
 }
 
+/// The lock is free: taking it works, and so does releasing it.
+async fn assert_free<L: Locker>(locker: &L, what: &str) {
+    try_lock_free(locker, what)
+        .await
+        .release()
+        .await
+        .unwrap_or_else(|e| panic!("{what}: release failed: {e}"));
+}
+
 async fn assert_busy<L: Locker>(locker: &L, what: &str) {
     match locker.try_lock().await {
         Ok(None) => {}
@@ -61,11 +70,7 @@ pub async fn release_frees<L: Locker>(locker: L) {
     let what = "release_frees";
     let guard = try_lock_free(&locker, what).await;
     guard.release().await.expect("release failed");
-    try_lock_free(&locker, "release_frees: after release")
-        .await
-        .release()
-        .await
-        .expect("release failed");
+    assert_free(&locker, "release_frees: after release").await;
 }
 
 /// Dropping a guard frees the lock (the fallback when a cycle is cancelled).
@@ -78,11 +83,7 @@ pub async fn release_frees<L: Locker>(locker: L) {
 pub async fn drop_frees<L: Locker>(locker: L) {
     let guard = try_lock_free(&locker, "drop_frees").await;
     drop(guard);
-    try_lock_free(&locker, "drop_frees: after drop")
-        .await
-        .release()
-        .await
-        .expect("release failed");
+    assert_free(&locker, "drop_frees: after drop").await;
 }
 
 /// `lock()` waits while the lock is held and gets it once it is released.
@@ -122,14 +123,11 @@ pub async fn dropped_waiting_lock_leaves_nothing_held<L: Locker>(locker: L) {
     let waited = tokio::time::timeout(Duration::from_millis(20), locker.lock()).await;
     assert!(waited.is_err(), "{what}: lock() returned while the lock was held");
     guard.release().await.expect("release failed");
-    try_lock_free(
+    assert_free(
         &locker,
         "dropped_waiting_lock_leaves_nothing_held: after the waiter was dropped",
     )
-    .await
-    .release()
-    .await
-    .expect("release failed");
+    .await;
 }
 
 /// Tasks that lock clones of the locker never overlap.
@@ -194,11 +192,7 @@ pub async fn many_rounds_leave_nothing_held<L: Locker>(locker: L) {
             guard.release().await.expect("release failed");
         }
     }
-    try_lock_free(&locker, "many_rounds_leave_nothing_held: at the end")
-        .await
-        .release()
-        .await
-        .expect("release failed");
+    assert_free(&locker, "many_rounds_leave_nothing_held: at the end").await;
 }
 
 /// `check()` confirms a guard that is held.
@@ -262,11 +256,7 @@ pub async fn separate_instances_exclude_each_other<L: Locker + 'static>(a: L, b:
         .expect("lock failed");
     assert_busy(&a, what).await;
     guard.release().await.expect("release failed");
-    try_lock_free(&a, "separate_instances_exclude_each_other: at the end")
-        .await
-        .release()
-        .await
-        .expect("release failed");
+    assert_free(&a, "separate_instances_exclude_each_other: at the end").await;
 }
 
 /// Every suite of this module, one after the other.
